@@ -1,0 +1,170 @@
+"""Commands of the control socket: status, local configuration and the bench actions.
+
+Bench actions stand in for a person at the station (plugging a cable, swiping a card); they
+act on the simulated hardware, which then raises the same events real drivers would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
+
+from chargepoint.charging import Connector, ConnectorBusy
+from chargepoint.connector import ConnectorStatus
+from chargepoint.control import CommandError, Handler, Reply, Request
+from chargepoint.session import Session
+from configkeys import ChangeStatus, Configuration, TooManyKeys
+from drivers.simulated import SimulatedEvse
+
+FAULT_CODES = sorted(code.value for code in ChargePointErrorCode if code != ChargePointErrorCode.no_error)
+
+
+class BenchCommands:
+    def __init__(
+        self,
+        session: Session,
+        config: Configuration,
+        station_status: ConnectorStatus,
+        connectors: Sequence[Connector],
+    ) -> None:
+        self._session = session
+        self._config = config
+        self._station_status = station_status
+        self._connectors = connectors
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "status": self.status,
+            "config-get": self.config_get,
+            "config-set": self.config_set,
+            "plug": self.plug,
+            "unplug": self.unplug,
+            "swipe": self.swipe,
+            "ev": self.ev,
+            "fault": self.fault,
+        }
+
+    async def status(self, request: Request) -> Reply:
+        return {
+            "link": self._session.link_state.value,
+            "registration": self._session.registration.value if self._session.registration else "None",
+            "queued": self._session.queued,
+            "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
+            "connectors": [_connector_status(c) for c in self._connectors],
+        }
+
+    async def config_get(self, request: Request) -> Reply:
+        return config_get(self._config, request.get("keys") or [])
+
+    async def config_set(self, request: Request) -> Reply:
+        return config_set(self._config, str(request.get("key")), str(request.get("value")))
+
+    async def plug(self, request: Request) -> Reply:
+        _simulated(self._connector(request)).plug()
+        return {"message": f"connector {request['connector']}: cable plugged in"}
+
+    async def unplug(self, request: Request) -> Reply:
+        _simulated(self._connector(request)).unplug()
+        return {"message": f"connector {request['connector']}: cable unplugged"}
+
+    async def ev(self, request: Request) -> Reply:
+        evse = _simulated(self._connector(request))
+        action = request.get("action")
+        if action == "charge":
+            evse.ev_charge()
+        elif action == "suspend":
+            evse.ev_suspend()
+        else:
+            raise CommandError("ev action must be 'charge' or 'suspend'")
+        return {"message": f"connector {request['connector']}: EV asks to {action}"}
+
+    async def swipe(self, request: Request) -> Reply:
+        id_tag = str(request.get("id_tag", ""))
+        if not 1 <= len(id_tag) <= 20:
+            raise CommandError("idTag must be 1 to 20 characters (OCPP IdToken)")
+        connector = self._connector(request) if request.get("connector") is not None else self._pick_for(id_tag)
+        try:
+            return {"message": f"connector {connector.id}: {await connector.present(id_tag)}"}
+        except ConnectorBusy as exc:
+            raise CommandError(str(exc)) from None
+
+    async def fault(self, request: Request) -> Reply:
+        number = _connector_number(request)
+        code = request.get("code")
+        if number == 0:
+            target: ConnectorStatus | Connector = self._station_status
+        else:
+            target = self._connector(request)
+        try:
+            if code is None:
+                await target.clear_fault()
+                return {"message": f"connector {number}: fault cleared"}
+            if code not in FAULT_CODES:
+                raise CommandError(f"unknown error code {code!r}; one of: {', '.join(FAULT_CODES)}")
+            await target.fault(ChargePointErrorCode(code), request.get("info"))
+        except ConnectorBusy as exc:
+            raise CommandError(str(exc)) from None
+        return {"message": f"connector {number}: {code}"}
+
+    def _connector(self, request: Request) -> Connector:
+        number = _connector_number(request)
+        if not 1 <= number <= len(self._connectors):
+            raise CommandError(f"connector {number} does not exist: this station has connectors 1 to {len(self._connectors)}")
+        return self._connectors[number - 1]
+
+    def _pick_for(self, id_tag: str) -> Connector:
+        """The connector a reader shared by all connectors would act on."""
+        for connector in self._connectors:
+            if connector.transaction is not None and connector.transaction.id_tag == id_tag:
+                return connector
+        for wanted in (ChargePointStatus.preparing, ChargePointStatus.available):
+            for connector in self._connectors:
+                if connector.status.status == wanted and connector.transaction is None:
+                    return connector
+        raise CommandError("no connector can take an idTag now; name one with --connector")
+
+
+def config_get(config: Configuration, keys: list[str]) -> Reply:
+    try:
+        reports, unknown = config.get(keys or None)
+    except TooManyKeys as exc:
+        raise CommandError(str(exc)) from None
+    return {
+        "keys": [{"key": r.key, "readonly": r.readonly, "value": r.value} for r in reports],
+        "unknown": unknown,
+    }
+
+
+def config_set(config: Configuration, key: str, value: str) -> Reply:
+    status = config.change(key, value)
+    return {"status": status.value, "accepted": status in (ChangeStatus.ACCEPTED, ChangeStatus.REBOOT_REQUIRED)}
+
+
+def _connector_number(request: Request) -> int:
+    number = request.get("connector")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise CommandError("a connector number is required")
+    return number
+
+
+def _simulated(connector: Connector) -> SimulatedEvse:
+    if not isinstance(connector.evse, SimulatedEvse):
+        raise CommandError(f"connector {connector.id} has real hardware: bench actions need the simulated EVSE")
+    return connector.evse
+
+
+def _connector_status(connector: Connector) -> dict[str, Any]:
+    reading = connector.meter.latest
+    transaction = connector.transaction
+    return {
+        "connector": connector.id,
+        "status": connector.status.status,
+        "error_code": connector.status.error_code.value,
+        "transaction_id": transaction.transaction_id if transaction else None,
+        "id_tag": transaction.id_tag if transaction else connector.authorized_id_tag,
+        "energy_wh": round(reading.energy_wh, 1) if reading else None,
+        "power_w": round(reading.power_w, 1) if reading else None,
+        "offered_a": connector.evse.offered_current,
+    }

@@ -1,0 +1,194 @@
+"""The `chargepoint` command: the daemon, the demo, status, local configuration, bench actions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from chargepoint.control import DaemonNotRunning, send_command
+from chargepoint.settings import Settings, SettingsError, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line naming what is wrong, instead of argparse's usage dump."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chargepoint", description="OCPP 1.6J charge point")
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file (default: $CHARGEPOINT_CONFIG)")
+    # Accepted after the subcommand too; SUPPRESS keeps a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("run", parents=[common], help="run the station daemon")
+    commands.add_parser("demo", parents=[common], help="a complete charging session against a local CSMS")
+    status = commands.add_parser("status", parents=[common], help="link, registration and connectors")
+    status.add_argument("--json", action="store_true")
+
+    config = commands.add_parser("config", parents=[common], help="read or change configuration keys")
+    config_commands = config.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    get = config_commands.add_parser("get", parents=[common], help="GetConfiguration, locally")
+    get.add_argument("keys", nargs="*", metavar="KEY")
+    get.add_argument("--json", action="store_true")
+    change = config_commands.add_parser("set", parents=[common], help="ChangeConfiguration, locally")
+    change.add_argument("key", metavar="KEY")
+    change.add_argument("value", metavar="VALUE")
+
+    for name, text in (("plug", "EV cable connected"), ("unplug", "EV cable disconnected")):
+        sub = commands.add_parser(name, parents=[common], help=f"bench: {text} on connector N")
+        sub.add_argument("connector", type=int, metavar="N")
+    swipe = commands.add_parser("swipe", parents=[common], help="bench: an idTag presented at the reader")
+    swipe.add_argument("id_tag", metavar="IDTAG")
+    swipe.add_argument("--connector", type=int, metavar="N")
+    ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses")
+    ev.add_argument("connector", type=int, metavar="N")
+    ev.add_argument("action", choices=("charge", "suspend"))
+    fault = commands.add_parser("fault", parents=[common], help="bench: raise or clear a ChargePointErrorCode")
+    fault.add_argument("connector", type=int, metavar="N")
+    fault.add_argument("code", nargs="?", metavar="CODE")
+    fault.add_argument("--clear", action="store_true")
+    fault.add_argument("--info", help="free text sent in StatusNotification.info")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"chargepoint: setting {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "demo":
+        from chargepoint.demo import run_demo
+
+        return run_demo(settings)
+    if args.command == "config":
+        return _config(settings, args)
+    return _bench(settings, args)
+
+
+def _run(settings: Settings) -> int:
+    from chargepoint.redaction import SecretScrubber, setup_logging
+    from chargepoint.station import Station
+
+    scrubber = SecretScrubber()
+    if settings.password:
+        scrubber.add(settings.password.get_secret_value())
+    setup_logging(settings.log_level, scrubber)
+
+    async def serve() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await Station(settings, scrubber).run()
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(serve())
+    return EXIT_OK
+
+
+def _config(settings: Settings, args: argparse.Namespace) -> int:
+    request: dict[str, Any]
+    if args.action == "get":
+        request = {"command": "config-get", "keys": args.keys}
+    else:
+        request = {"command": "config-set", "key": args.key, "value": args.value}
+    try:
+        reply = send_command(settings.control_socket, request)
+    except DaemonNotRunning:
+        reply = _config_offline(settings, request)
+    if not reply["ok"]:
+        print(f"chargepoint: {reply['error']}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.action == "set":
+        print(reply["status"])
+        return EXIT_OK if reply["accepted"] else EXIT_FAILED
+    if args.json:
+        print(json.dumps({"configurationKey": reply["keys"], "unknownKey": reply["unknown"]}, indent=2))
+    else:
+        for key in reply["keys"]:
+            mode = "R " if key["readonly"] else "RW"
+            print(f"{key['key']} {mode} {'' if key['value'] is None else key['value']}")
+        for name in reply["unknown"]:
+            print(f"{name} unknown key")
+    return EXIT_FAILED if reply["unknown"] else EXIT_OK
+
+
+def _config_offline(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
+    """No daemon: the same rules, straight on the database."""
+    from chargepoint.bench import config_get, config_set
+    from chargepoint.control import CommandError
+    from chargepoint.station import open_configuration
+    from chargepoint.store import Database
+
+    db = Database(settings.database_path)
+    try:
+        config = open_configuration(settings, db)
+        if request["command"] == "config-get":
+            return {"ok": True, **config_get(config, request["keys"])}
+        return {"ok": True, **config_set(config, request["key"], request["value"])}
+    except CommandError as exc:
+        return {"ok": False, "error": str(exc)}
+    finally:
+        db.close()
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    request: dict[str, Any] = {"command": args.command}
+    if args.command == "swipe":
+        request.update(id_tag=args.id_tag, connector=args.connector)
+    elif args.command != "status":
+        request["connector"] = args.connector
+    if args.command == "ev":
+        request["action"] = args.action
+    if args.command == "fault":
+        if args.clear == (args.code is not None):
+            print("chargepoint: fault needs either a CODE or --clear", file=sys.stderr)
+            return EXIT_USAGE
+        request.update(code=args.code, info=args.info)
+    try:
+        reply = send_command(settings.control_socket, request)
+    except DaemonNotRunning as exc:
+        print(f"chargepoint: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not reply["ok"]:
+        print(f"chargepoint: {reply['error']}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.command == "status":
+        print(json.dumps(reply, indent=2) if args.json else _format_status(reply))
+    else:
+        print(reply["message"])
+    return EXIT_OK
+
+
+def _format_status(reply: dict[str, Any]) -> str:
+    lines = [
+        f"link: {reply['link']}  registration: {reply['registration']}  queued messages: {reply['queued']}",
+        f"connector 0: {reply['station']['status']}  error: {reply['station']['error_code']}",
+    ]
+    for c in reply["connectors"]:
+        lines.append(
+            f"connector {c['connector']}: {c['status']}  error: {c['error_code']}"
+            f"  transaction: {c['transaction_id'] or '-'}  idTag: {c['id_tag'] or '-'}"
+            f"  energy: {c['energy_wh'] if c['energy_wh'] is not None else '-'} Wh"
+            f"  power: {c['power_w'] if c['power_w'] is not None else '-'} W"
+            f"  offered: {c['offered_a']:g} A"
+        )
+    return "\n".join(lines)

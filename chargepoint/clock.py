@@ -1,0 +1,31 @@
+"""Station time: the board's clock corrected by the CSMS's currentTime.
+
+A board without a battery-backed RTC boots at a wrong date; OCPP timestamps must still be
+right, so the offset from Boot/Heartbeat answers is applied to every timestamp we send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self._offset
+
+    def timestamp(self) -> str:
+        """An OCPP dateTime in UTC with millisecond precision."""
+        return self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def set_from_csms(self, current_time: str) -> None:
+        """Adopt the CSMS's time; a value we cannot parse is ignored, keeping the old offset."""
+        try:
+            csms_now = datetime.fromisoformat(current_time.replace("Z", "+00:00"))
+        except (AttributeError, ValueError):
+            return
+        if csms_now.tzinfo is None:
+            csms_now = csms_now.replace(tzinfo=timezone.utc)
+        self._offset = csms_now - datetime.now(timezone.utc)

@@ -1,0 +1,98 @@
+"""The control socket: bench and status commands reach the running daemon here.
+
+One JSON request per connection, one JSON answer back. The socket lives in the data directory
+with mode 0600, so only the station's own user can drive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Request = dict[str, Any]
+Reply = dict[str, Any]
+Handler = Callable[[Request], Awaitable[Reply]]
+MAX_REQUEST = 64 * 1024
+
+
+class CommandError(Exception):
+    """A request the daemon understood but refuses; the message is shown to the user."""
+
+
+class DaemonNotRunning(Exception):
+    pass
+
+
+class ControlServer:
+    def __init__(self, path: Path, handlers: dict[str, Handler]) -> None:
+        self._path = path
+        self._handlers = handlers
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        self._path.unlink(missing_ok=True)
+        old_umask = os.umask(0o177)
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, path=str(self._path))
+        finally:
+            os.umask(old_umask)
+        os.chmod(self._path, 0o600)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        self._path.unlink(missing_ok=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            reply = await self._answer(await reader.readline())
+            writer.write(json.dumps(reply).encode() + b"\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            log.debug("control client went away: %s", exc)
+        finally:
+            writer.close()
+
+    async def _answer(self, line: bytes) -> Reply:
+        try:
+            request = json.loads(line[:MAX_REQUEST])
+            handler = self._handlers[request["command"]]
+        except (ValueError, TypeError, KeyError):
+            return {"ok": False, "error": "unknown or malformed command"}
+        try:
+            return {"ok": True, **await handler(request)}
+        except CommandError as exc:
+            return {"ok": False, "error": str(exc)}
+        except Exception as exc:  # a bench command must never take the station down
+            log.exception("control command %s failed", request.get("command"))
+            return {"ok": False, "error": f"internal error: {exc}"}
+
+
+def send_command(path: Path, request: Request, timeout: float = 30.0) -> Reply:
+    """Blocking client for the CLI: one request, one reply."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            sock.sendall(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except (FileNotFoundError, ConnectionRefusedError):
+        raise DaemonNotRunning(f"the station is not running (no daemon listening on {path})") from None
+    if not data:
+        raise DaemonNotRunning(f"the daemon on {path} closed the connection without answering")
+    reply: Reply = json.loads(data)
+    return reply

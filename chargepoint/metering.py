@@ -1,0 +1,101 @@
+"""Meter polling and transaction MeterValues (spec §3.16, §9.1 MeterValueSampleInterval).
+
+Each connector's meter is polled about once a second so `status` and the transaction
+messages always have a recent reading; MeterValues carry the measurands named in
+MeterValuesSampledData, or the energy register when that key is empty (WEMOB §4.3.17).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ocpp.v16 import call
+from ocpp.v16.datatypes import MeterValue, SampledValue
+from ocpp.v16.enums import Measurand, ReadingContext, UnitOfMeasure
+
+from chargepoint.clock import Clock
+from chargepoint.session import CallFailed, NotAccepted, Session
+from configkeys import Configuration
+from drivers.meter import Meter, MeterReading
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 1.0
+DEFAULT_MEASURAND = Measurand.energy_active_import_register
+
+# Measurands the meter interface provides today, as (unit, value from a reading).
+_MEASURANDS: dict[str, tuple[UnitOfMeasure, Callable[[MeterReading], float]]] = {
+    Measurand.energy_active_import_register: (UnitOfMeasure.wh, lambda r: r.energy_wh),
+    Measurand.power_active_import: (UnitOfMeasure.w, lambda r: r.power_w),
+}
+
+
+class MeterWatch:
+    """Keeps the latest reading of one meter."""
+
+    def __init__(self, meter: Meter) -> None:
+        self._meter = meter
+        self.latest: MeterReading | None = None
+
+    async def read(self) -> MeterReading:
+        self.latest = await self._meter.read()
+        return self.latest
+
+    async def run(self) -> None:
+        while True:
+            await self.read()
+            await asyncio.sleep(POLL_INTERVAL)
+
+
+def energy_wh(reading: MeterReading) -> int:
+    """Energy as the integer Wh that Start/StopTransaction carry."""
+    return int(reading.energy_wh)
+
+
+class TransactionSampler:
+    """Sends MeterValues for one running transaction every MeterValueSampleInterval seconds."""
+
+    def __init__(self, session: Session, config: Configuration, clock: Clock) -> None:
+        self._session = session
+        self._config = config
+        self._clock = clock
+        config.add_validator("MeterValuesSampledData", _unsupported_measurands)
+
+    async def run(self, connector_id: int, transaction_id: int, watch: MeterWatch) -> None:
+        while True:
+            interval = self._config.integer("MeterValueSampleInterval")
+            if interval <= 0:
+                await asyncio.sleep(POLL_INTERVAL)  # 0 means no samples; look again for a change
+                continue
+            await asyncio.sleep(interval)
+            reading = await watch.read()
+            try:
+                await self._session.request(
+                    call.MeterValues(
+                        connector_id=connector_id,
+                        transaction_id=transaction_id,
+                        meter_value=[self.meter_value(reading, ReadingContext.sample_periodic)],
+                    )
+                )
+            except (NotAccepted, CallFailed) as exc:
+                log.warning("connector %d transaction %d: MeterValues not sent: %s", connector_id, transaction_id, exc)
+
+    def meter_value(self, reading: MeterReading, context: ReadingContext) -> MeterValue:
+        measurands = self._config.csl("MeterValuesSampledData") or [DEFAULT_MEASURAND]
+        values = [
+            SampledValue(value=_format(read(reading)), context=context, measurand=name, unit=unit)
+            for name, (unit, read) in ((m, _MEASURANDS[m]) for m in measurands if m in _MEASURANDS)
+        ]
+        return MeterValue(timestamp=self._clock.timestamp(), sampled_value=values)
+
+
+def _format(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _unsupported_measurands(value: str) -> str | None:
+    """A measurand the meter cannot give would silently vanish from MeterValues: refuse it."""
+    missing = [m for m in filter(None, (p.strip() for p in value.split(","))) if m not in _MEASURANDS]
+    return f"the meter cannot provide {', '.join(missing)}" if missing else None

@@ -1,0 +1,65 @@
+"""Keeping secrets out of every output: logs, the frame log, status and config answers.
+
+The AuthorizationKey reaches the station inside a ChangeConfiguration frame, before any
+handler has seen it, so besides scrubbing the values we know we also mask the value field of
+any frame that carries a write-only key.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+MASK = "********"
+WRITE_ONLY_KEYS = ("AuthorizationKey",)
+_KEY_VALUE = re.compile(
+    r'("key"\s*:\s*"(?:' + "|".join(WRITE_ONLY_KEYS) + r')"\s*,\s*"value"\s*:\s*)"(?:[^"\\]|\\.)*"'
+)
+
+
+class SecretScrubber:
+    """Replaces known secret values and write-only key values in text."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret:
+            self._secrets.add(secret)
+
+    def scrub(self, text: str) -> str:
+        text = _KEY_VALUE.sub(rf'\1"{MASK}"', text)
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+class ScrubbingFilter(logging.Filter):
+    """Rewrites every record passing a handler, whatever logger produced it."""
+
+    def __init__(self, scrubber: SecretScrubber) -> None:
+        super().__init__()
+        self._scrubber = scrubber
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg = self._scrubber.scrub(message)
+        record.args = None
+        if record.exc_text:
+            record.exc_text = self._scrubber.scrub(record.exc_text)
+        return True
+
+
+def setup_logging(level: str, scrubber: SecretScrubber) -> None:
+    """One line per event on stderr, where systemd's journal collects it."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ScrubbingFilter(scrubber))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # The ocpp library logs whole frames at INFO; our frame log is the place for those.
+    logging.getLogger("ocpp").setLevel(logging.WARNING)
+    logging.getLogger("websockets").setLevel(logging.WARNING)

@@ -1,0 +1,269 @@
+"""The link to the CSMS: connect, register with BootNotification, keep alive, reconnect.
+
+Everything the station sends goes through one FIFO, drained by a single sender, so there is
+never more than one outstanding CALL and messages leave in the order they were produced
+(spec §4.9 wants status notifications in event order). Nothing but BootNotification leaves
+before the CSMS has Accepted the station (§4.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+import websockets
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call
+from ocpp.v16.enums import RegistrationStatus
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+from chargepoint.clock import Clock
+from chargepoint.protocol import Features, StationEndpoint
+from configkeys import Configuration
+
+log = logging.getLogger(__name__)
+
+RETRY_WHEN_NO_INTERVAL = 60.0  # Boot retry when a Pending/Rejected answer gives interval 0
+FIRST_RECONNECT_DELAY = 0.5
+
+
+class LinkState(StrEnum):
+    """The three link states the Wallbox app shows."""
+
+    CONNECTING = "Connecting"
+    CONNECTED = "Connected"
+    ERROR = "Error"
+
+
+class NotAccepted(Exception):
+    """The CSMS cannot be sent anything now: no link, or the station is not Accepted yet."""
+
+
+class CallFailed(Exception):
+    """The CSMS answered with a CALLERROR, or not at all within the response timeout."""
+
+
+@dataclass
+class LinkConfig:
+    csms_url: str
+    identity: str
+    response_timeout: float
+    reconnect_max_delay: float
+
+
+@dataclass
+class _Outgoing:
+    payload: Any
+    answer: asyncio.Future[Any]
+
+
+class Session:
+    def __init__(
+        self,
+        link: LinkConfig,
+        config: Configuration,
+        clock: Clock,
+        boot: call.BootNotification,
+        make_endpoint: Callable[[ClientConnection, Callable[[], bool]], StationEndpoint],
+        on_registered: Callable[[bool], Awaitable[None]],
+    ) -> None:
+        self._link = link
+        self._config = config
+        self._clock = clock
+        self._boot = boot
+        self._make_endpoint = make_endpoint
+        self._on_registered = on_registered
+        self.link_state = LinkState.CONNECTING
+        self.registration: RegistrationStatus | None = None
+        self._queue: asyncio.Queue[_Outgoing] = asyncio.Queue()
+        self._endpoint: StationEndpoint | None = None
+        self._connection: ClientConnection | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._ping: asyncio.Task[None] | None = None
+        self._ever_accepted = False
+        config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
+        config.subscribe("WebSocketPingInterval", lambda _: self._restart_ping())
+
+    @property
+    def url(self) -> str:
+        return self._link.csms_url.rstrip("/") + "/" + quote(self._link.identity, safe="")
+
+    @property
+    def accepted(self) -> bool:
+        return self._connection is not None and self.registration == RegistrationStatus.accepted
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
+    def enqueue(self, payload: Any) -> asyncio.Future[Any]:
+        """Queue a CALL now, keeping event order; the future gets the answer or the failure."""
+        if not self.accepted:
+            raise NotAccepted(f"{type(payload).__name__} not sent: link {self.link_state}, registration {self.registration}")
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Outgoing(payload, answer))
+        return answer
+
+    async def request(self, payload: Any) -> Any:
+        """Send a CALL and return the CSMS's answer; raises NotAccepted or CallFailed."""
+        return await self.enqueue(payload)
+
+    async def run(self) -> None:
+        """Stay connected for the life of the process."""
+        failures = 0
+        while True:
+            self.link_state = LinkState.CONNECTING
+            try:
+                await self._connect_and_serve()
+                failures = 0
+            except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as exc:
+                self.link_state = LinkState.ERROR
+                log.warning("CSMS link to %s failed: %s", self.url, _reason(exc))
+                failures += 1
+            delay = min(self._link.reconnect_max_delay, FIRST_RECONNECT_DELAY * 2 ** min(failures, 16))
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+
+    async def _connect_and_serve(self) -> None:
+        async with connect(
+            self.url,
+            subprotocols=[Subprotocol("ocpp1.6")],
+            additional_headers=self._auth_header(),
+            open_timeout=self._link.response_timeout,
+            ping_interval=None,  # WebSocketPingInterval drives pings, see _keep_alive
+            max_size=2**20,
+        ) as connection:
+            if connection.subprotocol != "ocpp1.6":
+                raise websockets.exceptions.InvalidHandshake("CSMS did not agree to subprotocol ocpp1.6")
+            self.link_state = LinkState.CONNECTED
+            log.info("connected to %s", self.url)
+            endpoint = self._make_endpoint(connection, self._answering)
+            reader = asyncio.create_task(endpoint.start())
+            sender: asyncio.Task[None] | None = None
+            try:
+                self._connection, self._endpoint = connection, endpoint
+                self._restart_ping()
+                registration = asyncio.create_task(self._register(endpoint))
+                await asyncio.wait({reader, registration}, return_when=asyncio.FIRST_COMPLETED)
+                if registration.done():
+                    sender = asyncio.create_task(self._send_queued(endpoint))
+                    self._restart_heartbeat()
+                    await self._on_registered(not self._ever_accepted)
+                    self._ever_accepted = True
+                registration.cancel()
+                await asyncio.gather(reader, registration, return_exceptions=True)
+            finally:
+                for task in (reader, sender, self._heartbeat, self._ping):
+                    if task is not None:
+                        task.cancel()
+                self._connection = self._endpoint = None
+                self._fail_queued("link to the CSMS lost")
+            log.warning("CSMS closed the link (%s)", connection.close_reason or connection.close_code)
+
+    def _auth_header(self) -> dict[str, str]:
+        key = self._config.value("AuthorizationKey")
+        if not key:
+            return {}
+        token = base64.b64encode(f"{self._link.identity}:{key}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def _answering(self) -> bool:
+        """After a Rejected boot the station answers nothing until it boots again (§4.2)."""
+        return self.registration != RegistrationStatus.rejected
+
+    async def _register(self, endpoint: StationEndpoint) -> None:
+        """BootNotification until Accepted; a reconnect after acceptance needs no new boot."""
+        if self._ever_accepted:
+            return
+        while True:
+            try:
+                answer = await endpoint.call(self._boot, suppress=False)
+            except (OCPPError, asyncio.TimeoutError) as exc:
+                log.warning("BootNotification failed: %s", _reason(exc))
+                await asyncio.sleep(self._link.response_timeout)
+                continue
+            self.registration = RegistrationStatus(answer.status)
+            self._clock.set_from_csms(answer.current_time)
+            log.info("BootNotification %s, interval %s s", answer.status, answer.interval)
+            if self.registration == RegistrationStatus.accepted:
+                if answer.interval > 0:
+                    self._config.change("HeartbeatInterval", str(answer.interval))
+                return
+            await asyncio.sleep(answer.interval or RETRY_WHEN_NO_INTERVAL)
+
+    async def _send_queued(self, endpoint: StationEndpoint) -> None:
+        while True:
+            outgoing = await self._queue.get()
+            if outgoing.answer.done():
+                continue
+            name = type(outgoing.payload).__name__
+            try:
+                result = await endpoint.call(outgoing.payload, suppress=False)
+            except OCPPError as exc:
+                outgoing.answer.set_exception(CallFailed(f"{name}: CSMS answered {exc.code}: {exc.description}"))
+            except asyncio.TimeoutError:
+                outgoing.answer.set_exception(CallFailed(f"{name}: no answer within {self._link.response_timeout} s"))
+            else:
+                outgoing.answer.set_result(result)
+            finally:
+                if not outgoing.answer.done():  # the link went down with this CALL in flight
+                    outgoing.answer.set_exception(NotAccepted(f"{name}: link to the CSMS lost before an answer"))
+
+    def _fail_queued(self, reason: str) -> None:
+        while not self._queue.empty():
+            outgoing = self._queue.get_nowait()
+            if not outgoing.answer.done():
+                outgoing.answer.set_exception(NotAccepted(f"{type(outgoing.payload).__name__} not sent: {reason}"))
+
+    def _restart_heartbeat(self) -> None:
+        """Called on acceptance and on a HeartbeatInterval change: the next beat is due from now."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        self._heartbeat = None
+        interval = self._config.integer("HeartbeatInterval")
+        if self.accepted and interval > 0:
+            self._heartbeat = asyncio.get_running_loop().create_task(self._beat(interval))
+
+    async def _beat(self, interval: int) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                answer = await self.request(call.Heartbeat())
+            except (NotAccepted, CallFailed) as exc:
+                log.warning("heartbeat: %s", exc)
+                continue
+            self._clock.set_from_csms(answer.current_time)
+
+    def _restart_ping(self) -> None:
+        if self._ping is not None:
+            self._ping.cancel()
+        self._ping = None
+        interval = self._config.integer("WebSocketPingInterval")
+        if self._connection is not None and interval > 0:
+            self._ping = asyncio.get_running_loop().create_task(self._keep_alive(self._connection, interval))
+
+    async def _keep_alive(self, connection: ClientConnection, interval: int) -> None:
+        """A pong that never comes means a half-open TCP link: close it so we reconnect."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                pong = await connection.ping()
+                await asyncio.wait_for(pong, timeout=max(interval, self._link.response_timeout))
+            except asyncio.TimeoutError:
+                log.warning("no WebSocket pong within %s s; closing the link", max(interval, self._link.response_timeout))
+                await connection.close(code=1011, reason="ping timeout")
+                return
+            except websockets.exceptions.ConnectionClosed:
+                return
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0]

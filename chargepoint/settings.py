@@ -1,0 +1,154 @@
+"""Station settings: a TOML file overridden by CHARGEPOINT_* environment variables.
+
+Settings describe the installation (where the CSMS is, which hardware is fitted); they are
+fixed for the life of the process. Behaviour the CSMS may change lives in configuration keys
+instead (configkeys/), so the two never compete for the same value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from configkeys import StationModel, get_profile
+
+CONFIG_ENV = "CHARGEPOINT_CONFIG"
+METER_SCHEMES = ("sim", "modbus-tcp", "modbus-rtu")
+
+
+class SettingsError(Exception):
+    """A setting that stops the station from starting; one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHARGEPOINT_", extra="forbid")
+
+    csms_url: str = "ws://127.0.0.1:9000/ocpp"
+    identity: str = "CP001"
+    profile: Literal["wemob", "wallbox"] = "wemob"
+    model: str | None = None
+    connectors: int | None = Field(default=None, ge=1, le=8)
+    data_dir: Path = Path("/var/lib/chargepoint")
+    meters: list[str] | None = None
+    password: SecretStr | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    frame_log: Path | None = None
+    response_timeout: float = Field(default=30.0, gt=0, le=600)
+    reconnect_max_delay: float = Field(default=60.0, ge=0.1, le=3600)
+    ev_power_w: float = Field(default=7400.0, gt=0, le=400_000)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init values; listing env first lets it win over them.
+        return (env_settings, init_settings)
+
+    @field_validator("csms_url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError("must be a ws:// or wss:// URL with a host")
+        return value
+
+    @field_validator("identity")
+    @classmethod
+    def _identity(cls, value: str) -> str:
+        # The Security Whitepaper caps the identity at 48 printable characters.
+        if not 1 <= len(value) <= 48 or not value.isprintable():
+            raise ValueError("must be 1 to 48 printable characters")
+        return value
+
+    @model_validator(mode="after")
+    def _hardware(self) -> Settings:
+        try:
+            station = self.station_model
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"model: {exc.args[0] if exc.args else exc}") from None
+        if len(bytes(self.control_socket)) > 107:
+            raise ValueError(f"data_dir: {self.data_dir} is too long to hold the control socket (Unix paths stop at 107 bytes)")
+        if self.connectors is None:
+            self.connectors = station.connectors
+        if self.meters is None:
+            self.meters = ["sim"] * self.connectors
+        if len(self.meters) != self.connectors:
+            raise ValueError(f"meters: needs one entry per connector ({self.connectors}), got {len(self.meters)}")
+        for meter in self.meters:
+            scheme = meter.split(":", 1)[0]
+            if scheme not in METER_SCHEMES:
+                raise ValueError(f"meters: '{meter}' must start with one of {', '.join(METER_SCHEMES)}")
+            if scheme != "sim":
+                raise ValueError(f"meters: '{meter}': Modbus meters are not available in this build; use 'sim'")
+        return self
+
+    @property
+    def station_model(self) -> StationModel:
+        """The emulated model; settings validation has already proved the name exists."""
+        return get_profile(self.profile).model(self.model)
+
+    @property
+    def connector_count(self) -> int:
+        assert self.connectors is not None
+        return self.connectors
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "chargepoint.db"
+
+    @property
+    def control_socket(self) -> Path:
+        return self.data_dir / "control.sock"
+
+
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    """Read the TOML file (argument, else $CHARGEPOINT_CONFIG) and the environment.
+
+    Raises SettingsError carrying one human line per problem, so the CLI can print them and
+    exit without a traceback.
+    """
+    path = config_file or os.environ.get(CONFIG_ENV)
+    values: dict[str, Any] = {}
+    if path:
+        try:
+            values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError([f"config: file {path} does not exist"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError([f"config: cannot read {path}: {exc}"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError([f"config: {path} is not valid TOML: {exc}"]) from None
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError([_describe(error) for error in exc.errors()]) from None
+
+
+def _describe(error: Any) -> str:
+    field = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not field:
+        return message  # whole-model checks name their field in the message
+    if error["type"] == "extra_forbidden":
+        return f"{field}: unknown setting"
+    if "input" in error and not isinstance(error["input"], dict) and error["type"] != "missing":
+        return f"{field}: {message} (got {error['input']!r})"
+    return f"{field}: {message}"

@@ -1,0 +1,157 @@
+"""The one SQLite database every module persists to.
+
+The board's flash may lose power at any instant, so the database runs in WAL mode with
+synchronous=FULL: a write that returned is on the medium. Each write is a single short
+transaction; callers persist before they acknowledge anything to the CSMS.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# Forward-only migrations: index i upgrades a database at user_version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE config_key (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE connector_availability (
+        connector INTEGER PRIMARY KEY,
+        availability TEXT NOT NULL CHECK (availability IN ('Operative', 'Inoperative'))
+    );
+    CREATE TABLE charging_transaction (
+        local_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        connector INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        meter_start INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        transaction_id INTEGER,
+        meter_stop INTEGER,
+        stopped_at TEXT,
+        stop_reason TEXT
+    );
+    """,
+)
+
+
+class Database:
+    """An open chargepoint.db, migrated to the newest schema."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path} has schema version {version}, newer than this build knows "
+                f"({len(MIGRATIONS)}); refusing to touch it"
+            )
+        for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as conn:
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={target}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class KeyTable:
+    """Configuration-key values, the storage behind configkeys.Configuration."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def load_keys(self) -> dict[str, str]:
+        return dict(self._db.query("SELECT name, value FROM config_key"))
+
+    def save_key(self, name: str, value: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO config_key (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+
+class AvailabilityTable:
+    """Operative/Inoperative per connector; spec §4.9 wants Unavailable to survive a reboot."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def load(self) -> dict[int, str]:
+        return {int(c): a for c, a in self._db.query("SELECT connector, availability FROM connector_availability")}
+
+    def save(self, connector: int, availability: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO connector_availability (connector, availability) VALUES (?, ?) "
+                "ON CONFLICT(connector) DO UPDATE SET availability = excluded.availability",
+                (connector, availability),
+            )
+
+
+@dataclass
+class TransactionRecord:
+    local_id: int
+    connector: int
+    id_tag: str
+    meter_start: int
+    started_at: str
+    transaction_id: int | None = None
+
+
+class TransactionTable:
+    """Transactions as the station saw them, written before any message about them is sent."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def begin(self, connector: int, id_tag: str, meter_start: int, started_at: str) -> TransactionRecord:
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO charging_transaction (connector, id_tag, meter_start, started_at) VALUES (?, ?, ?, ?)",
+                (connector, id_tag, meter_start, started_at),
+            )
+        assert cursor.lastrowid is not None
+        return TransactionRecord(cursor.lastrowid, connector, id_tag, meter_start, started_at)
+
+    def set_transaction_id(self, local_id: int, transaction_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE charging_transaction SET transaction_id = ? WHERE local_id = ?", (transaction_id, local_id)
+            )
+
+    def end(self, local_id: int, meter_stop: int, stopped_at: str, reason: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE charging_transaction SET meter_stop = ?, stopped_at = ?, stop_reason = ? WHERE local_id = ?",
+                (meter_stop, stopped_at, reason, local_id),
+            )

@@ -1,0 +1,196 @@
+"""The station's live configuration: values, their persistence, and who hears of changes.
+
+Precedence of a value: what the station dictates (`fixed`), then what was written and
+stored, then the installation's seed (`initial`), then the catalogue default. Only writable
+keys are read back from storage, so a model or firmware change that turns a key read-only
+takes effect on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from configkeys.catalogue import KeyDef
+from configkeys.validation import Invalid, normalise, split_csl
+
+log = logging.getLogger(__name__)
+
+Validator = Callable[[str], str | None]
+Subscriber = Callable[[str], None]
+
+
+class KeyValueStorage(Protocol):
+    def load_keys(self) -> dict[str, str]: ...
+
+    def save_key(self, name: str, value: str) -> None: ...
+
+
+class ChangeStatus(StrEnum):
+    """ChangeConfiguration.conf statuses; members compare equal to the OCPP strings."""
+
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    REBOOT_REQUIRED = "RebootRequired"
+    NOT_SUPPORTED = "NotSupported"
+
+
+@dataclass(frozen=True)
+class KeyReport:
+    """One GetConfiguration.conf configurationKey entry; value None when the key is unset."""
+
+    key: str
+    readonly: bool
+    value: str | None
+
+
+class TooManyKeys(Exception):
+    """A GetConfiguration asked for more keys than GetConfigurationMaxKeys allows."""
+
+    def __init__(self, requested: int, limit: int) -> None:
+        super().__init__(f"GetConfiguration asked for {requested} keys; GetConfigurationMaxKeys is {limit}")
+        self.requested = requested
+        self.limit = limit
+
+
+class Configuration:
+    def __init__(
+        self,
+        catalogue: Mapping[str, KeyDef],
+        storage: KeyValueStorage,
+        fixed: Mapping[str, str] | None = None,
+        initial: Mapping[str, str] | None = None,
+    ) -> None:
+        self._catalogue = dict(catalogue)
+        # OCPP key names are CiString: a CSMS may send any letter case.
+        self._names = {name.lower(): name for name in self._catalogue}
+        self._storage = storage
+        self._fixed = dict(fixed or {})
+        self._initial = dict(initial or {})
+        unknown = sorted(set(self._fixed) - set(self._catalogue))
+        if unknown:
+            raise ValueError(f"fixed values for keys this model does not serve: {', '.join(unknown)}")
+        self._validators: dict[str, list[Validator]] = {}
+        self._subscribers: dict[str, list[Subscriber]] = {}
+        self._stored: dict[str, str] = {}
+        for name, value in storage.load_keys().items():
+            key = self._catalogue.get(name)
+            if key is not None and key.access.writable and not isinstance(self._check(key, value), Invalid):
+                self._stored[name] = value
+
+    def has(self, key: str) -> bool:
+        return self._resolve(key) is not None
+
+    def readable(self, key: str) -> bool:
+        """Whether the value may leave the station (logs, GetConfiguration); False if unknown."""
+        definition = self._resolve(key)
+        return definition is not None and definition.access.readable
+
+    def value(self, key: str) -> str | None:
+        """The current value, write-only keys included: the station itself may read them."""
+        name = self._definition(key).name
+        for source in (self._fixed, self._stored, self._initial):
+            if name in source:
+                return source[name]
+        return self._catalogue[name].default
+
+    def integer(self, key: str) -> int:
+        return int(self._required(key))
+
+    def boolean(self, key: str) -> bool:
+        return self._required(key) == "true"
+
+    def csl(self, key: str) -> list[str]:
+        return split_csl(self.value(key) or "")
+
+    def get(self, keys: Sequence[str] | None = None) -> tuple[list[KeyReport], list[str]]:
+        """GetConfiguration: (configurationKey, unknownKey).
+
+        Write-only keys are never reported. Asked for by name, they go to unknownKey: OCPP
+        1.6 has no "write-only" answer, and the Security Whitepaper makes AuthorizationKey
+        write-only precisely so a CSMS reading keys never receives it.
+        """
+        if not keys:
+            return [self._report(key) for key in self._catalogue.values() if key.access.readable], []
+        limit = self.integer("GetConfigurationMaxKeys") if self.has("GetConfigurationMaxKeys") else None
+        if limit is not None and len(keys) > limit:
+            raise TooManyKeys(len(keys), limit)
+        reports: list[KeyReport] = []
+        unknown: list[str] = []
+        for requested in dict.fromkeys(keys):
+            key = self._resolve(requested)
+            if key is not None and key.access.readable:
+                reports.append(self._report(key))
+            else:
+                unknown.append(requested)
+        return reports, unknown
+
+    def change(self, key: str, value: str) -> ChangeStatus:
+        """ChangeConfiguration: validate, persist, then tell subscribers.
+
+        The value is on storage before the status is returned, so an Accepted the CSMS sees
+        survives a power cut right after it.
+        """
+        definition = self._resolve(key)
+        if definition is None:
+            return ChangeStatus.NOT_SUPPORTED
+        if not definition.access.writable:
+            log.info("ChangeConfiguration %s rejected: read-only", definition.name)
+            return ChangeStatus.REJECTED
+        checked = self._check(definition, value)
+        if isinstance(checked, Invalid):
+            log.info("ChangeConfiguration %s rejected: %s", definition.name, checked.reason)
+            return ChangeStatus.REJECTED
+        for validator in self._validators.get(definition.name, []):
+            reason = validator(checked)
+            if reason is not None:
+                log.info("ChangeConfiguration %s rejected: %s", definition.name, reason)
+                return ChangeStatus.REJECTED
+        self._storage.save_key(definition.name, checked)
+        self._stored[definition.name] = checked
+        self._notify(definition.name, checked)
+        return ChangeStatus.REBOOT_REQUIRED if definition.reboot_required else ChangeStatus.ACCEPTED
+
+    def add_validator(self, key: str, validator: Validator) -> None:
+        """An extra rule from a feature module; it returns a reason to refuse, or None."""
+        self._validators.setdefault(self._definition(key).name, []).append(validator)
+
+    def subscribe(self, key: str, subscriber: Subscriber) -> None:
+        """Called with the new canonical value after every accepted change of `key`."""
+        self._subscribers.setdefault(self._definition(key).name, []).append(subscriber)
+
+    def _notify(self, name: str, value: str) -> None:
+        # The change is already stored and will be reported as accepted; one faulty
+        # listener must not hide it from the others.
+        for subscriber in self._subscribers.get(name, []):
+            try:
+                subscriber(value)
+            except Exception:
+                log.exception("subscriber of %s failed", name)
+
+    def _check(self, key: KeyDef, value: str) -> str | Invalid:
+        cap = self.value(key.max_items_key) if key.max_items_key and self.has(key.max_items_key) else None
+        return normalise(key, value, None if cap is None else int(cap))
+
+    def _report(self, key: KeyDef) -> KeyReport:
+        readonly = not key.access.writable or key.name in self._fixed
+        return KeyReport(key.name, readonly, self.value(key.name))
+
+    def _resolve(self, key: str) -> KeyDef | None:
+        name = self._names.get(key.lower())
+        return None if name is None else self._catalogue[name]
+
+    def _definition(self, key: str) -> KeyDef:
+        definition = self._resolve(key)
+        if definition is None:
+            raise KeyError(f"configuration key {key!r} is not served by this station")
+        return definition
+
+    def _required(self, key: str) -> str:
+        value = self.value(key)
+        if value is None:
+            raise ValueError(f"configuration key {key!r} has no value")
+        return value
