@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py
+
+docs: $(STAMP)
+	$(BIN)/python -c "from chargepoint.connector import status_diagram_document as d; print(d(), end='')" > docs/connector-status.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

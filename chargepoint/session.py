@@ -138,6 +138,7 @@ class Session:
             additional_headers=self._auth_header(),
             open_timeout=self._link.response_timeout,
             ping_interval=None,  # WebSocketPingInterval drives pings, see _keep_alive
+            close_timeout=3,
             max_size=2**20,
         ) as connection:
             if connection.subprotocol != "ocpp1.6":

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,13 +60,15 @@ class Daemon:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
 
-    def stop(self) -> int:
+    async def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM, waiting without blocking the loop: the test's CSMS must still answer."""
         assert self.process is not None
         if self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while self.process.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait(10)
         return self.process.returncode
@@ -114,7 +116,7 @@ async def csms() -> AsyncIterator[Csms]:
 
 
 @pytest.fixture
-def make_daemon(tmp_path: Path) -> Iterator[Any]:
+async def make_daemon(tmp_path: Path) -> AsyncIterator[Any]:
     """Factory: make_daemon(csms, **settings) -> a started Daemon; all are stopped at the end."""
     started: list[Daemon] = []
 
@@ -132,7 +134,7 @@ def make_daemon(tmp_path: Path) -> Iterator[Any]:
     yield make
     for daemon in started:
         if daemon.process is not None:
-            daemon.stop()
+            await daemon.stop()
         shutil.rmtree(daemon.data_dir, ignore_errors=True)
 
 

@@ -1,0 +1,122 @@
+"""Settings: a wrong one is refused with one line naming it; the environment beats the file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chargepoint.settings import SettingsError, load_settings
+from tests.conftest import ROOT
+
+
+def chargepoint(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it; `env` adds CHARGEPOINT_* variables."""
+    return subprocess.run(
+        [sys.executable, "-m", "chargepoint", *args],
+        env=os.environ | env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_station_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_settings() reads the environment; the developer's own CHARGEPOINT_* must not leak in."""
+    for name in [k for k in os.environ if k.startswith("CHARGEPOINT_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """A settings file with its own data directory; tests append the lines they need."""
+    path = tmp_path / "chargepoint.toml"
+    path.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(path.read_text() + text)
+    return path
+
+
+BAD_SETTINGS = {
+    "unknown profile": ('profile = "tesla"\n', ["profile", "wemob", "wallbox"]),
+    "no connectors": ("connectors = 0\n", ["connectors"]),
+    "http csms_url": ('csms_url = "http://x"\n', ["csms_url", "ws://"]),
+    "unknown model": ('model = "wemob-3000"\n', ["model", "wemob-wall-ac22", "wemob-parking-ac22", "wemob-station-dc60"]),
+    "unknown setting": ('colour = "red"\n', ["colour", "unknown setting"]),
+    "invalid TOML": ("profile = [\n", ["config", "TOML"]),
+    "meters mismatch": ('model = "wemob-parking-ac22"\nmeters = ["sim"]\n', ["meters", "2"]),
+}
+
+
+@pytest.mark.parametrize("command", [["status"], ["config", "get"]])
+@pytest.mark.parametrize("case", BAD_SETTINGS)
+def test_a_bad_setting_is_one_line_naming_it(config_file: Path, case: str, command: list[str]) -> None:
+    text, words = BAD_SETTINGS[case]
+    result = chargepoint(*command, CHARGEPOINT_CONFIG=str(write(config_file, text)))
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert all(word in lines[0] for word in words), lines[0]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_every_problem_gets_its_own_line(config_file: Path) -> None:
+    write(config_file, 'connectors = 0\ncsms_url = "http://x"\n')
+    result = chargepoint("status", "--config", str(config_file))
+    assert result.returncode == 2
+    lines = sorted(result.stderr.strip().splitlines())
+    assert len(lines) == 2 and "connectors" in lines[0] and "csms_url" in lines[1], result.stderr
+
+
+def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    result = chargepoint("config", "get", CHARGEPOINT_CONFIG=str(missing))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and str(missing) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_environment_value_is_named_too(config_file: Path) -> None:
+    result = chargepoint("status", CHARGEPOINT_CONFIG=str(config_file), CHARGEPOINT_CONNECTORS="many")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "connectors" in result.stderr and "many" in result.stderr
+
+
+def test_the_environment_overrides_the_file(config_file: Path) -> None:
+    write(config_file, 'profile = "wemob"\n')
+    as_written = chargepoint("config", "get", "AuthEnabled", CHARGEPOINT_CONFIG=str(config_file))
+    assert (as_written.returncode, as_written.stdout.strip()) == (1, "AuthEnabled unknown key")
+    overridden = chargepoint(
+        "config", "get", "AuthEnabled", CHARGEPOINT_CONFIG=str(config_file), CHARGEPOINT_PROFILE="wallbox"
+    )
+    assert (overridden.returncode, overridden.stdout.split()) == (0, ["AuthEnabled", "RW", "true"])
+
+
+def test_config_after_the_subcommand_wins_over_the_environment(config_file: Path, tmp_path: Path) -> None:
+    write(config_file, 'profile = "wallbox"\n')
+    result = chargepoint(
+        "config", "get", "AuthEnabled", "--config", str(config_file), CHARGEPOINT_CONFIG=str(tmp_path / "none.toml")
+    )
+    assert (result.returncode, result.stdout.split()) == (0, ["AuthEnabled", "RW", "true"]), result
+
+
+def test_defaults_follow_the_model(config_file: Path) -> None:
+    """Leaving connectors and meters out gives the model's count, each with a simulated meter."""
+    settings = load_settings(write(config_file, 'model = "wemob-parking-ac22"\n'))
+    assert (settings.connector_count, settings.meters) == (2, ["sim", "sim"])
+    assert settings.database_path == settings.data_dir / "chargepoint.db"
+
+
+def test_load_settings_reads_the_environment(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHARGEPOINT_CONFIG", str(write(config_file, 'identity = "FROM-FILE"\n')))
+    monkeypatch.setenv("CHARGEPOINT_CONNECTORS", "3")
+    settings = load_settings()
+    assert (settings.identity, settings.connector_count, settings.meters) == ("FROM-FILE", 3, ["sim"] * 3)
+    monkeypatch.setenv("CHARGEPOINT_IDENTITY", "x" * 49)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert len(refused.value.problems) == 1 and refused.value.problems[0].startswith("identity:")
