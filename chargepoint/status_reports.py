@@ -28,6 +28,13 @@ class _Report:
     info: str | None
     timestamp: str
 
+    def same_as(self, other: _Report | None) -> bool:
+        return other is not None and (self.status, self.error_code, self.info) == (
+            other.status,
+            other.error_code,
+            other.info,
+        )
+
     def payload(self, connector_id: int) -> call.StatusNotification:
         return call.StatusNotification(
             connector_id=connector_id,
@@ -73,13 +80,14 @@ class StatusReporter:
     def report_changed(self) -> None:
         """After a reconnect, the statuses the CSMS has not heard yet (§4.9 rule 1)."""
         for connector_id in sorted(self._latest):
-            if self._sent.get(connector_id) != self._latest[connector_id]:
+            if not self._latest[connector_id].same_as(self._sent.get(connector_id)):
                 self._send(connector_id)
 
     async def _after(self, delay: int, connector_id: int) -> None:
         await asyncio.sleep(delay)
         self._pending.pop(connector_id, None)
-        self._send(connector_id)
+        if not self._latest[connector_id].same_as(self._sent.get(connector_id)):
+            self._send(connector_id)  # a status that came and went within the delay is never sent
 
     def _send(self, connector_id: int) -> None:
         report = self._latest[connector_id]

@@ -172,6 +172,7 @@ async def test_mistakes_get_one_line_and_a_failing_exit_status(csms: Csms, make_
     for args, code, words in [
         (("plug", "9"), 1, ["connector 9"]),
         (("swipe", "TAG1", "--connector", "9"), 1, ["connector 9"]),
+        (("swipe", "X" * 21), 1, ["idTag", "20"]),
         (("fault", "1", "Gremlins"), 1, ["Gremlins", "GroundFailure", "EVCommunicationError"]),
         (("fault", "1"), 2, ["--clear"]),
         (("fault", "1", "GroundFailure", "--clear"), 2, ["--clear"]),
