@@ -70,9 +70,12 @@ class Connector:
     async def _follow_pilot(self, pilot: PilotState) -> None:
         async with self._lock:
             if self.status.faulted:
+                # Charging waits for the fault to clear, but clearing must land where the cable is now.
                 if pilot is PilotState.A:
                     await self._unplugged()
                     self.status.return_after_fault(ChargePointStatus.available)
+                elif self.transaction is None:
+                    self.status.return_after_fault(ChargePointStatus.preparing)
                 return
             if pilot is PilotState.A:
                 await self._unplugged()

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from chargepoint.control import DaemonNotRunning, send_command
 from chargepoint.settings import Settings, SettingsError, load_settings
+from chargepoint.store import SchemaTooNew
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -69,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"chargepoint: setting {problem}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        return _dispatch(settings, args)
+    except SchemaTooNew as exc:
+        print(f"chargepoint: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(settings)
     if args.command == "demo":

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import logging
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -57,6 +58,7 @@ class LinkConfig:
     identity: str
     response_timeout: float
     reconnect_max_delay: float
+    tls: ssl.SSLContext | None = None  # for wss://; None means the system's trust store
 
 
 @dataclass
@@ -139,6 +141,7 @@ class Session:
             open_timeout=self._link.response_timeout,
             ping_interval=None,  # WebSocketPingInterval drives pings, see _keep_alive
             close_timeout=3,
+            ssl=self._link.tls if self.url.startswith("wss://") else None,
             max_size=2**20,
         ) as connection:
             if connection.subprotocol != "ocpp1.6":

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
             raise ValueError(f"model: {exc.args[0] if exc.args else exc}") from None
         if len(bytes(self.control_socket)) > 107:
             raise ValueError(f"data_dir: {self.data_dir} is too long to hold the control socket (Unix paths stop at 107 bytes)")
+        for name in ("tls_ca", "tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}: {path} is not a readable file")
+        if self.tls_key is not None and self.tls_cert is None:
+            raise ValueError("tls_key: given without tls_cert")
         if self.connectors is None:
             self.connectors = station.connectors
         if self.meters is None:

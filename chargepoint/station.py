@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from typing import Any
 
 from ocpp.v16 import call
@@ -43,6 +44,16 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
     return Configuration(catalogue_for(profile, model, settings.connector_count), KeyTable(db), initial=initial)
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The CSMS's CA and our client certificate, when the installation provides them."""
+    if settings.tls_ca is None and settings.tls_cert is None:
+        return None
+    context = ssl.create_default_context(cafile=settings.tls_ca)
+    if settings.tls_cert is not None:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
+
+
 class Station:
     def __init__(self, settings: Settings, scrubber: SecretScrubber) -> None:
         self.settings = settings
@@ -55,7 +66,13 @@ class Station:
         model = settings.station_model
         features = Features(configuration=ConfigurationService(self.config))
         self.session = Session(
-            LinkConfig(settings.csms_url, settings.identity, settings.response_timeout, settings.reconnect_max_delay),
+            LinkConfig(
+                settings.csms_url,
+                settings.identity,
+                settings.response_timeout,
+                settings.reconnect_max_delay,
+                tls_context(settings),
+            ),
             self.config,
             self.clock,
             call.BootNotification(**boot_notification_fields(model, settings.identity)),

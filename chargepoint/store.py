@@ -36,6 +36,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class SchemaTooNew(Exception):
+    """The file was written by a newer build; touching it could destroy what it knows."""
+
+
 class Database:
     """An open chargepoint.db, migrated to the newest schema."""
 
@@ -55,7 +59,7 @@ class Database:
     def _migrate(self) -> None:
         version = self.schema_version
         if version > len(MIGRATIONS):
-            raise RuntimeError(
+            raise SchemaTooNew(
                 f"{self.path} has schema version {version}, newer than this build knows "
                 f"({len(MIGRATIONS)}); refusing to touch it"
             )

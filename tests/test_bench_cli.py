@@ -150,9 +150,6 @@ async def test_ev_communication_error_while_charging_suspends_then_resumes(csms:
     await reaches(csms, 1, "Charging", after=mark)
 
 
-@pytest.mark.xfail(
-    reason="charging.py _follow_pilot ignores a cable plugged while Faulted, so clearing reports Available", strict=True
-)
 async def test_a_cable_plugged_while_faulted_is_preparing_once_cleared(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)

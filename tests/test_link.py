@@ -106,3 +106,22 @@ async def test_minimum_status_duration_hides_short_lived_statuses(csms, make_dae
     await daemon.cli("plug", "1")
     frame = await csms.wait_for("StatusNotification", lambda p: p["status"] == "Preparing", timeout=5)
     assert frame.at - plugged >= 0.9
+
+
+async def test_websocket_ping_interval_drives_pings_and_zero_stops_them(csms, make_daemon, caplog) -> None:
+    """The CSMS's websockets library logs every frame at DEBUG: count the station's pings."""
+    caplog.set_level("DEBUG", logger="websockets.server")
+    daemon = make_daemon(csms)
+    await booted(csms, daemon)
+
+    def pings() -> int:
+        return sum(1 for record in caplog.records if record.getMessage().startswith("< PING"))
+
+    assert (await csms.call(call.ChangeConfiguration(key="WebSocketPingInterval", value="1"))).status == "Accepted"
+    await asyncio.sleep(2.6)
+    assert pings() >= 2
+    assert (await csms.call(call.ChangeConfiguration(key="WebSocketPingInterval", value="0"))).status == "Accepted"
+    await asyncio.sleep(0.2)
+    stopped_at = pings()
+    await asyncio.sleep(1.5)
+    assert pings() == stopped_at
