@@ -62,4 +62,5 @@ def setup_logging(level: str, scrubber: SecretScrubber) -> None:
     root.setLevel(level)
     # The ocpp library logs whole frames at INFO; our frame log is the place for those.
     logging.getLogger("ocpp").setLevel(logging.WARNING)
-    logging.getLogger("websockets").setLevel(logging.WARNING)
+    for chatty in ("websockets", "transitions"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -197,8 +197,8 @@ class Session:
             self._clock.set_from_csms(answer.current_time)
             log.info("BootNotification %s, interval %s s", answer.status, answer.interval)
             if self.registration == RegistrationStatus.accepted:
-                if answer.interval > 0:
-                    self._config.change("HeartbeatInterval", str(answer.interval))
+                if answer.interval > 0 and self._config.change("HeartbeatInterval", str(answer.interval)) != "Accepted":
+                    log.warning("boot interval %s s is outside HeartbeatInterval's bounds; keeping the key", answer.interval)
                 return
             await asyncio.sleep(answer.interval or RETRY_WHEN_NO_INTERVAL)
 

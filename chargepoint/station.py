@@ -118,7 +118,7 @@ class Station:
         """Serve until cancelled; every background task ends with the station."""
         await self.control.start()
         log.info(
-            "station %s (%s %s, %d connectors) starting; CSMS %s",
+            "station %s (%s %s, connectors: %d) starting; CSMS %s",
             self.settings.identity,
             self.settings.profile,
             self.settings.station_model.name,

@@ -40,6 +40,17 @@ async def configured(csms: Csms, key: str) -> str:
     return answer.configuration_key[0]["value"]
 
 
+async def charging(csms: Csms, make_daemon) -> Daemon:
+    """A booted station with TAG1 charging on connector 1."""
+    daemon = make_daemon(csms)
+    await booted(csms, daemon)
+    await ok(daemon, "plug", "1")
+    await ok(daemon, "ev", "1", "charge")
+    await ok(daemon, "swipe", "TAG1")
+    await reaches(csms, 1, "Charging")
+    return daemon
+
+
 async def test_plug_swipe_suspend_swipe_unplug_is_a_whole_session(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
@@ -91,12 +102,7 @@ async def test_card_before_cable_starts_when_the_cable_arrives(csms: Csms, make_
 
 
 async def test_unplugging_mid_transaction_stops_it_as_ev_disconnected(csms: Csms, make_daemon) -> None:
-    daemon = make_daemon(csms)
-    await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
-    await ok(daemon, "ev", "1", "charge")
-    await ok(daemon, "swipe", "TAG1")
-    await reaches(csms, 1, "Charging")
+    daemon = await charging(csms, make_daemon)
     mark = len(csms.frames)
     await ok(daemon, "unplug", "1")
     stop = (await csms.wait_for("StopTransaction")).payload
@@ -136,12 +142,7 @@ async def test_a_fault_is_reported_and_clearing_returns_to_the_status_before(
 
 
 async def test_ev_communication_error_while_charging_suspends_then_resumes(csms: Csms, make_daemon) -> None:
-    daemon = make_daemon(csms)
-    await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
-    await ok(daemon, "ev", "1", "charge")
-    await ok(daemon, "swipe", "TAG1")
-    await reaches(csms, 1, "Charging")
+    daemon = await charging(csms, make_daemon)
     await ok(daemon, "fault", "1", "EVCommunicationError")
     await reaches(csms, 1, "SuspendedEVSE", "EVCommunicationError")
     assert csms.calls("StopTransaction") == []
