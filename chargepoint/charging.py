@@ -21,6 +21,7 @@ from drivers.evse import Evse, PilotState
 log = logging.getLogger(__name__)
 
 SUSPENDING_ERRORS = frozenset({ChargePointErrorCode.ev_communication_error})
+SUSPENDABLE = frozenset({ChargePointStatus.charging, ChargePointStatus.suspended_ev})
 EV_CONNECTED_STATUSES = frozenset(
     {
         ChargePointStatus.preparing,
@@ -57,6 +58,7 @@ class Connector:
         self.transaction: Transaction | None = None
         self.authorized_id_tag: str | None = None
         self._sampling: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # held so the loop cannot drop them
         self._lock = asyncio.Lock()
         evse.on_pilot_change(self._pilot_changed)
 
@@ -65,17 +67,19 @@ class Connector:
         return self.evse.pilot in (PilotState.B, PilotState.C)
 
     def _pilot_changed(self, pilot: PilotState) -> None:
-        asyncio.get_running_loop().create_task(self._follow_pilot(pilot))
+        task = asyncio.get_running_loop().create_task(self._follow_pilot(pilot))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("connector %d: pilot change not handled: %r", self.id, task.exception())
 
     async def _follow_pilot(self, pilot: PilotState) -> None:
         async with self._lock:
             if self.status.faulted:
-                # Charging waits for the fault to clear, but clearing must land where the cable is now.
-                if pilot is PilotState.A:
-                    await self._unplugged()
-                    self.status.return_after_fault(ChargePointStatus.available)
-                elif self.transaction is None:
-                    self.status.return_after_fault(ChargePointStatus.preparing)
+                await self._follow_pilot_while_faulted(pilot)
                 return
             if pilot is PilotState.A:
                 await self._unplugged()
@@ -86,6 +90,18 @@ class Connector:
                 await self.status.move_to(ChargePointStatus.preparing)
             if self.authorized_id_tag and self.plugged and self.transaction is None:
                 await self._start(self.authorized_id_tag)
+
+    async def _follow_pilot_while_faulted(self, pilot: PilotState) -> None:
+        """The status stays Faulted, but clearing must land where the cable and EV are now."""
+        if pilot is PilotState.A:
+            if self.transaction is not None:
+                await self._stop(Reason.ev_disconnected, None)
+            self.authorized_id_tag = None
+            self.status.return_after_fault(ChargePointStatus.available)
+        elif self.transaction is not None:
+            self.status.return_after_fault(self._charging_status())
+        else:
+            self.status.return_after_fault(ChargePointStatus.preparing)
 
     async def _unplugged(self) -> None:
         if self.transaction is not None:
@@ -121,15 +137,19 @@ class Connector:
             return await self._start(id_tag)
 
     async def _start(self, id_tag: str) -> str:
+        if not self.evse.tethered and not self.evse.set_lock(True):
+            self.authorized_id_tag = None
+            await self.status.fault(ChargePointErrorCode.connector_lock_failure, "socket lock did not close")
+            return "transaction not started: the socket lock failed"
         reading = await self.meter.read()
         try:
             self.transaction = await self._transactions.start(self.id, id_tag, energy_wh(reading))
         except TransactionRefused as exc:
             self.authorized_id_tag = None
+            self.evse.set_lock(False)
             log.warning("connector %d: no transaction: %s", self.id, exc)
             return f"transaction not started: {exc}"
         self.authorized_id_tag = None
-        self.evse.set_lock(True)
         self.evse.set_offered_current(self._max_current)
         self.evse.set_contactor(True)
         await self.status.move_to(self._charging_status())
@@ -167,7 +187,7 @@ class Connector:
             await self.status.fault(code, info)
 
     async def _suspend_for(self, code: ChargePointErrorCode, info: str | None) -> None:
-        if self.status.status == ChargePointStatus.charging:
+        if self.status.status in SUSPENDABLE and self.transaction is not None:
             self.evse.set_offered_current(0)
             await self.status.move_to(ChargePointStatus.suspended_evse, code, info)
         elif self.status.status in EV_CONNECTED_STATUSES:

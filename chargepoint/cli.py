@@ -6,11 +6,12 @@ import argparse
 import asyncio
 import json
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from chargepoint.control import DaemonNotRunning, send_command
+from chargepoint.control import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.settings import Settings, SettingsError, load_settings
 from chargepoint.store import SchemaTooNew
 
@@ -72,8 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return _dispatch(settings, args)
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, NoAnswer) as exc:
         print(f"chargepoint: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, sqlite3.Error) as exc:
+        print(f"chargepoint: cannot use data_dir {settings.data_dir}: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -31,6 +31,10 @@ class DaemonNotRunning(Exception):
     pass
 
 
+class NoAnswer(Exception):
+    """The daemon took the request but did not answer in time (e.g. the CSMS is slow)."""
+
+
 class ControlServer:
     def __init__(self, path: Path, handlers: dict[str, Handler]) -> None:
         self._path = path
@@ -57,8 +61,8 @@ class ControlServer:
             reply = await self._answer(await reader.readline())
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError) as exc:
-            log.debug("control client went away: %s", exc)
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
+            log.warning("control request dropped: %s", exc)
         finally:
             writer.close()
 
@@ -77,7 +81,7 @@ class ControlServer:
             return {"ok": False, "error": f"internal error: {exc}"}
 
 
-def send_command(path: Path, request: Request, timeout: float = 30.0) -> Reply:
+def send_command(path: Path, request: Request, timeout: float = 120.0) -> Reply:
     """Blocking client for the CLI: one request, one reply."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -92,6 +96,8 @@ def send_command(path: Path, request: Request, timeout: float = 30.0) -> Reply:
                 data += chunk
     except (FileNotFoundError, ConnectionRefusedError):
         raise DaemonNotRunning(f"the station is not running (no daemon listening on {path})") from None
+    except TimeoutError:
+        raise NoAnswer(f"the daemon on {path} did not answer within {timeout:.0f} s") from None
     if not data:
         raise DaemonNotRunning(f"the daemon on {path} closed the connection without answering")
     reply: Reply = json.loads(data)

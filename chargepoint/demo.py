@@ -121,12 +121,18 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+class DemoStuck(Exception):
+    """A step of the session did not happen in time."""
+
+
 def run_demo(base: Settings) -> int:
     try:
         return asyncio.run(asyncio.wait_for(_demo(base), DEADLINE))
+    except DemoStuck as exc:
+        print(f"demo stopped: no {exc} in time")
     except TimeoutError:
         print(f"demo did not complete within {DEADLINE:.0f} s")
-        return 1
+    return 1
 
 
 async def _demo(base: Settings) -> int:
@@ -173,7 +179,7 @@ async def _session(narrator: _Narrator, settings: Settings, central: list[DemoCe
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise TimeoutError(what)
+                raise DemoStuck(what)
             await asyncio.sleep(0.05)
 
     await until(lambda: central and central[-1].statuses.get(1) == "Available", "station registered")

@@ -79,7 +79,8 @@ def parse_frame(text: str | bytes) -> Call | CallResult | CallError:
             return CallError(unique_id, code, description, details)
         case [3 | 4, *_]:
             raise FrameRejected(None, FORMATION_VIOLATION, "malformed CALLRESULT/CALLERROR")
-    raise FrameRejected(unique_id, PROTOCOL_ERROR, f"unknown MessageTypeId {frame[0]!r}")
+    # OCPP-J §4.1.3: a message type number outside 2-4 is ignored, not answered.
+    raise FrameRejected(None, PROTOCOL_ERROR, f"unknown MessageTypeId {frame[0]!r}")
 
 
 def check_call(call: Call, handled: set[str]) -> None:

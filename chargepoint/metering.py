@@ -44,9 +44,16 @@ class MeterWatch:
         return self.latest
 
     async def run(self) -> None:
-        while True:
-            await self.read()
-            await asyncio.sleep(POLL_INTERVAL)
+        """Poll for the life of the station; a failing meter must not take the station down."""
+        try:
+            while True:
+                try:
+                    await self.read()
+                except Exception as exc:
+                    log.error("meter read failed: %r", exc)
+                await asyncio.sleep(POLL_INTERVAL)
+        finally:
+            await self._meter.close()
 
 
 def energy_wh(reading: MeterReading) -> int:
@@ -62,25 +69,46 @@ class TransactionSampler:
         self._config = config
         self._clock = clock
         config.add_validator("MeterValuesSampledData", _unsupported_measurands)
+        config.subscribe("MeterValueSampleInterval", self._interval_changed)
+        self._wakeups: set[asyncio.Event] = set()
+
+    def _interval_changed(self, _: str) -> None:
+        """A new interval times the next sample from now, not after the old interval ran out."""
+        for wakeup in self._wakeups:
+            wakeup.set()
 
     async def run(self, connector_id: int, transaction_id: int, watch: MeterWatch) -> None:
+        wakeup = asyncio.Event()
+        self._wakeups.add(wakeup)
+        try:
+            while True:
+                await self._wait_interval(wakeup)
+                await self._sample(connector_id, transaction_id, watch)
+        finally:
+            self._wakeups.discard(wakeup)
+
+    async def _wait_interval(self, wakeup: asyncio.Event) -> None:
+        """Sleep one MeterValueSampleInterval (0: no samples), starting over when it changes."""
         while True:
+            wakeup.clear()
             interval = self._config.integer("MeterValueSampleInterval")
-            if interval <= 0:
-                await asyncio.sleep(POLL_INTERVAL)  # 0 means no samples; look again for a change
-                continue
-            await asyncio.sleep(interval)
-            reading = await watch.read()
             try:
-                await self._session.request(
-                    call.MeterValues(
-                        connector_id=connector_id,
-                        transaction_id=transaction_id,
-                        meter_value=[self.meter_value(reading, ReadingContext.sample_periodic)],
-                    )
+                await asyncio.wait_for(wakeup.wait(), timeout=interval if interval > 0 else None)
+            except TimeoutError:
+                return
+
+    async def _sample(self, connector_id: int, transaction_id: int, watch: MeterWatch) -> None:
+        reading = await watch.read()
+        try:
+            await self._session.request(
+                call.MeterValues(
+                    connector_id=connector_id,
+                    transaction_id=transaction_id,
+                    meter_value=[self.meter_value(reading, ReadingContext.sample_periodic)],
                 )
-            except (NotAccepted, CallFailed) as exc:
-                log.warning("connector %d transaction %d: MeterValues not sent: %s", connector_id, transaction_id, exc)
+            )
+        except (NotAccepted, CallFailed) as exc:
+            log.warning("connector %d transaction %d: MeterValues not sent: %s", connector_id, transaction_id, exc)
 
     def meter_value(self, reading: MeterReading, context: ReadingContext) -> MeterValue:
         measurands = self._config.csl("MeterValuesSampledData") or [DEFAULT_MEASURAND]

@@ -35,7 +35,7 @@ class StationEndpoint(ChargePoint):
         self,
         identity: str,
         connection: Any,
-        response_timeout: float,
+        response_timeout: int,
         frame_log: FrameLog,
         answering: Callable[[], bool],
         features: Features,
@@ -45,6 +45,10 @@ class StationEndpoint(ChargePoint):
         self._answering = answering
         self._features = features
         self._handled = set(self.route_map)
+
+    def set_response_timeout(self, seconds: int) -> None:
+        """MessageTimeout changed: the library reads this attribute at every CALL."""
+        self._response_timeout = seconds
 
     async def route_message(self, raw_msg: str) -> None:
         self._frame_log.record("in", raw_msg)

@@ -12,9 +12,13 @@ import re
 
 MASK = "********"
 WRITE_ONLY_KEYS = ("AuthorizationKey",)
-_KEY_VALUE = re.compile(
-    r'("key"\s*:\s*"(?:' + "|".join(WRITE_ONLY_KEYS) + r')"\s*,\s*"value"\s*:\s*)"(?:[^"\\]|\\.)*"'
+_Q = "[\"']"  # JSON frames use double quotes, Python reprs in library logs single ones
+# One flat object naming a write-only key, whatever the field order or letter case.
+_WRITE_ONLY_OBJECT = re.compile(
+    r"\{[^{}]*" + _Q + r"key" + _Q + r"\s*:\s*" + _Q + "(?:" + "|".join(WRITE_ONLY_KEYS) + ")" + _Q + r"[^{}]*\}",
+    re.IGNORECASE,
 )
+_VALUE_FIELD = re.compile(r"(" + _Q + r"value" + _Q + r"\s*:\s*)(" + _Q + r")(?:\\.|(?!\2).)*\2", re.IGNORECASE)
 
 
 class SecretScrubber:
@@ -28,7 +32,7 @@ class SecretScrubber:
             self._secrets.add(secret)
 
     def scrub(self, text: str) -> str:
-        text = _KEY_VALUE.sub(rf'\1"{MASK}"', text)
+        text = _WRITE_ONLY_OBJECT.sub(lambda m: _VALUE_FIELD.sub(rf"\1\2{MASK}\2", m.group(0)), text)
         for secret in self._secrets:
             text = text.replace(secret, MASK)
         return text

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import websockets
 from ocpp.exceptions import OCPPError
+from ocpp.messages import UnknownCallErrorCodeError
 from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 from websockets.asyncio.client import ClientConnection, connect
@@ -32,6 +33,9 @@ from configkeys import Configuration
 
 log = logging.getLogger(__name__)
 
+# What the library raises for a CALLERROR code outside OCPP-J or an answer unlike the schema;
+# OCPPError itself is handled on its own where its code is worth reporting.
+UNUSABLE_ANSWERS: tuple[type[Exception], ...] = (OCPPError, UnknownCallErrorCodeError, ValueError, TypeError)
 RETRY_WHEN_NO_INTERVAL = 60.0  # Boot retry when a Pending/Rejected answer gives interval 0
 FIRST_RECONNECT_DELAY = 0.5
 
@@ -56,7 +60,6 @@ class CallFailed(Exception):
 class LinkConfig:
     csms_url: str
     identity: str
-    response_timeout: float
     reconnect_max_delay: float
     tls: ssl.SSLContext | None = None  # for wss://; None means the system's trust store
 
@@ -74,7 +77,7 @@ class Session:
         config: Configuration,
         clock: Clock,
         boot: call.BootNotification,
-        make_endpoint: Callable[[ClientConnection, Callable[[], bool]], StationEndpoint],
+        make_endpoint: Callable[[ClientConnection, Callable[[], bool], int], StationEndpoint],
         on_registered: Callable[[bool], Awaitable[None]],
     ) -> None:
         self._link = link
@@ -93,6 +96,16 @@ class Session:
         self._ever_accepted = False
         config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
         config.subscribe("WebSocketPingInterval", lambda _: self._restart_ping())
+        config.subscribe("MessageTimeout", self._new_timeout)
+
+    @property
+    def _timeout(self) -> int:
+        """MessageTimeout (OCPP errata): how long a CALL waits for its answer."""
+        return self._config.integer("MessageTimeout")
+
+    def _new_timeout(self, _: str) -> None:
+        if self._endpoint is not None:
+            self._endpoint.set_response_timeout(self._timeout)
 
     @property
     def url(self) -> str:
@@ -124,21 +137,24 @@ class Session:
         while True:
             self.link_state = LinkState.CONNECTING
             try:
-                await self._connect_and_serve()
-                failures = 0
+                registered = await self._connect_and_serve()
             except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as exc:
                 self.link_state = LinkState.ERROR
                 log.warning("CSMS link to %s failed: %s", self.url, _reason(exc))
-                failures += 1
+                registered = False
+            # Only a link that got as far as an accepted registration resets the backoff, so a
+            # CSMS that accepts sockets and drops them at once is not hammered.
+            failures = 0 if registered else failures + 1
             delay = min(self._link.reconnect_max_delay, FIRST_RECONNECT_DELAY * 2 ** min(failures, 16))
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
 
-    async def _connect_and_serve(self) -> None:
+    async def _connect_and_serve(self) -> bool:
+        """Serve one connection until it closes; True if the station was Accepted on it."""
         async with connect(
             self.url,
             subprotocols=[Subprotocol("ocpp1.6")],
             additional_headers=self._auth_header(),
-            open_timeout=self._link.response_timeout,
+            open_timeout=self._timeout,
             ping_interval=None,  # WebSocketPingInterval drives pings, see _keep_alive
             close_timeout=3,
             ssl=self._link.tls if self.url.startswith("wss://") else None,
@@ -148,21 +164,25 @@ class Session:
                 raise websockets.exceptions.InvalidHandshake("CSMS did not agree to subprotocol ocpp1.6")
             self.link_state = LinkState.CONNECTED
             log.info("connected to %s", self.url)
-            endpoint = self._make_endpoint(connection, self._answering)
+            endpoint = self._make_endpoint(connection, self._answering, self._timeout)
             reader = asyncio.create_task(endpoint.start())
             sender: asyncio.Task[None] | None = None
+            registered = False
             try:
                 self._connection, self._endpoint = connection, endpoint
                 self._restart_ping()
                 registration = asyncio.create_task(self._register(endpoint))
                 await asyncio.wait({reader, registration}, return_when=asyncio.FIRST_COMPLETED)
-                if registration.done():
+                registered = self.accepted and registration.done() and not registration.cancelled()
+                if registered:
                     sender = asyncio.create_task(self._send_queued(endpoint))
                     self._restart_heartbeat()
                     await self._on_registered(not self._ever_accepted)
                     self._ever_accepted = True
                 registration.cancel()
-                await asyncio.gather(reader, registration, return_exceptions=True)
+                for outcome in await asyncio.gather(reader, registration, return_exceptions=True):
+                    if isinstance(outcome, Exception) and not isinstance(outcome, websockets.exceptions.ConnectionClosed):
+                        log.error("CSMS link task failed: %r", outcome)
             finally:
                 for task in (reader, sender, self._heartbeat, self._ping):
                     if task is not None:
@@ -170,6 +190,7 @@ class Session:
                 self._connection = self._endpoint = None
                 self._fail_queued("link to the CSMS lost")
             log.warning("CSMS closed the link (%s)", connection.close_reason or connection.close_code)
+        return registered
 
     def _auth_header(self) -> dict[str, str]:
         key = self._config.value("AuthorizationKey")
@@ -189,9 +210,9 @@ class Session:
         while True:
             try:
                 answer = await endpoint.call(self._boot, suppress=False)
-            except (OCPPError, asyncio.TimeoutError) as exc:
+            except (*UNUSABLE_ANSWERS, asyncio.TimeoutError) as exc:
                 log.warning("BootNotification failed: %s", _reason(exc))
-                await asyncio.sleep(self._link.response_timeout)
+                await asyncio.sleep(self._timeout)
                 continue
             self.registration = RegistrationStatus(answer.status)
             self._clock.set_from_csms(answer.current_time)
@@ -213,7 +234,9 @@ class Session:
             except OCPPError as exc:
                 outgoing.answer.set_exception(CallFailed(f"{name}: CSMS answered {exc.code}: {exc.description}"))
             except asyncio.TimeoutError:
-                outgoing.answer.set_exception(CallFailed(f"{name}: no answer within {self._link.response_timeout} s"))
+                outgoing.answer.set_exception(CallFailed(f"{name}: no answer within {self._timeout} s"))
+            except UNUSABLE_ANSWERS as exc:
+                outgoing.answer.set_exception(CallFailed(f"{name}: unusable answer from the CSMS: {_reason(exc)}"))
             else:
                 outgoing.answer.set_result(result)
             finally:
@@ -259,9 +282,9 @@ class Session:
             await asyncio.sleep(interval)
             try:
                 pong = await connection.ping()
-                await asyncio.wait_for(pong, timeout=max(interval, self._link.response_timeout))
+                await asyncio.wait_for(pong, timeout=max(interval, self._timeout))
             except asyncio.TimeoutError:
-                log.warning("no WebSocket pong within %s s; closing the link", max(interval, self._link.response_timeout))
+                log.warning("no WebSocket pong within %s s; closing the link", max(interval, self._timeout))
                 await connection.close(code=1011, reason="ping timeout")
                 return
             except websockets.exceptions.ConnectionClosed:

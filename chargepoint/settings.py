@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     frame_log: Path | None = None
-    response_timeout: float = Field(default=30.0, gt=0, le=600)
+    response_timeout: int = Field(default=30, ge=1, le=3600)  # the initial MessageTimeout key
     reconnect_max_delay: float = Field(default=60.0, ge=0.1, le=3600)
     ev_power_w: float = Field(default=7400.0, gt=0, le=400_000)
 

@@ -23,6 +23,7 @@ from chargepoint.framelog import FrameLog
 from chargepoint.metering import MeterWatch, TransactionSampler
 from chargepoint.protocol import Features, StationEndpoint
 from chargepoint.redaction import SecretScrubber
+from chargepoint.security import security_profile_rule
 from chargepoint.session import LinkConfig, Session
 from chargepoint.settings import Settings
 from chargepoint.status_reports import StatusReporter
@@ -40,8 +41,12 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
     """The station's keys; also used by `chargepoint config` when no daemon is running."""
     profile = get_profile(settings.profile)
     model = profile.model(settings.model)
-    initial = {"AuthorizationKey": settings.password.get_secret_value()} if settings.password else {}
-    return Configuration(catalogue_for(profile, model, settings.connector_count), KeyTable(db), initial=initial)
+    initial = {"MessageTimeout": str(settings.response_timeout)}
+    if settings.password:
+        initial["AuthorizationKey"] = settings.password.get_secret_value()
+    config = Configuration(catalogue_for(profile, model, settings.connector_count), KeyTable(db), initial=initial)
+    config.add_validator("SecurityProfile", security_profile_rule(config, settings))
+    return config
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -69,14 +74,13 @@ class Station:
             LinkConfig(
                 settings.csms_url,
                 settings.identity,
-                settings.response_timeout,
                 settings.reconnect_max_delay,
                 tls_context(settings),
             ),
             self.config,
             self.clock,
             call.BootNotification(**boot_notification_fields(model, settings.identity)),
-            lambda connection, answering: self._endpoint(connection, answering, features),
+            lambda connection, answering, timeout: self._endpoint(connection, answering, timeout, features),
             self._registered,
         )
         self.reporter = StatusReporter(self.session, self.config, self.clock)
@@ -103,10 +107,10 @@ class Station:
         self.reporter.start_at(number, initial)
         return ConnectorStatus(number, initial, self.reporter)
 
-    def _endpoint(self, connection: ClientConnection, answering: Any, features: Features) -> StationEndpoint:
-        return StationEndpoint(
-            self.settings.identity, connection, self.settings.response_timeout, self.frame_log, answering, features
-        )
+    def _endpoint(
+        self, connection: ClientConnection, answering: Any, timeout: int, features: Features
+    ) -> StationEndpoint:
+        return StationEndpoint(self.settings.identity, connection, timeout, self.frame_log, answering, features)
 
     async def _registered(self, first_time: bool) -> None:
         if first_time:

@@ -113,14 +113,6 @@ class AvailabilityTable:
     def load(self) -> dict[int, str]:
         return {int(c): a for c, a in self._db.query("SELECT connector, availability FROM connector_availability")}
 
-    def save(self, connector: int, availability: str) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO connector_availability (connector, availability) VALUES (?, ?) "
-                "ON CONFLICT(connector) DO UPDATE SET availability = excluded.availability",
-                (connector, availability),
-            )
-
 
 @dataclass
 class TransactionRecord:

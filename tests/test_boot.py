@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from ocpp.v16 import call
 
@@ -22,8 +23,8 @@ async def test_accepted_boot_reports_every_connector_then_heartbeats(make_daemon
         beats = [await csms.wait_for("Heartbeat", timeout=5, after=0)]
         mark = len(csms.frames)
         beats.append(await csms.wait_for("Heartbeat", timeout=5, after=mark))
-        assert 0.8 < beats[0].at - first < 2.5
-        assert 0.8 < beats[1].at - beats[0].at < 2.5
+        assert 0.8 < beats[0].at - first < 4
+        assert 0.8 < beats[1].at - beats[0].at < 4
         statuses = [(p["connectorId"], p["status"]) for p in csms.calls("StatusNotification")]
         assert statuses[:3] == [(0, "Available"), (1, "Available"), (2, "Available")]
         # The boot interval became the station's HeartbeatInterval.
@@ -48,9 +49,11 @@ async def test_pending_boot_answers_csms_but_sends_nothing_until_accepted(make_d
 
 async def test_rejected_boot_is_silent_until_the_interval_passed(make_daemon) -> None:
     async with Csms(boot_status="Rejected", boot_interval=2) as csms:
-        make_daemon(csms)
+        daemon = make_daemon(csms)
         await csms.wait_for("BootNotification", timeout=20)
-        await asyncio.sleep(0.3)  # the station has read the Rejected answer
+        await daemon.wait_socket()
+        while json.loads((await daemon.cli("status", "--json")).out)["registration"] != "Rejected":
+            await asyncio.sleep(0.05)
         with_no_answer = asyncio.create_task(csms.call_raw("GetConfiguration", {}, timeout=1.2))
         try:
             await with_no_answer

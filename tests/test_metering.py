@@ -1,0 +1,55 @@
+"""Transaction MeterValues (spec §3.16, §9.1 MeterValueSampleInterval, MeterValuesSampledData)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ocpp.v16 import call
+
+from tests.conftest import booted
+
+
+async def start_charging(csms, daemon) -> None:
+    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
+        assert (await daemon.cli(*args)).code == 0
+    await csms.wait_for("StatusNotification", lambda p: p["status"] == "Charging", timeout=10)
+
+
+async def test_sample_interval_change_applies_from_the_next_sample(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, ev_power_w=11000)
+    await booted(csms, daemon)
+    assert (await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="600"))).status == "Accepted"
+    await start_charging(csms, daemon)
+    await asyncio.sleep(1)
+    assert not csms.received("MeterValues")
+    changed = asyncio.get_running_loop().time()
+    assert (await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="1"))).status == "Accepted"
+    first = await csms.wait_for("MeterValues", timeout=5)
+    second = await csms.wait_for("MeterValues", timeout=5, after=csms.frames.index(first) + 1)
+    assert 0.8 < first.at - changed < 3
+    start = csms.calls("StartTransaction")[0]
+    for frame in (first, second):
+        assert frame.payload["connectorId"] == 1 and frame.payload["transactionId"] >= 1
+        [sample] = frame.payload["meterValue"][0]["sampledValue"]
+        # WEMOB: an empty MeterValuesSampledData means the energy register.
+        assert sample["measurand"] == "Energy.Active.Import.Register"
+        assert (sample["unit"], sample["context"]) == ("Wh", "Sample.Periodic")
+        assert float(sample["value"]) >= start["meterStart"]
+    values = [float(f.payload["meterValue"][0]["sampledValue"][0]["value"]) for f in (first, second)]
+    assert values[1] > values[0]  # 11 kW for a second is about 3 Wh
+
+
+async def test_sampled_measurands_follow_the_key(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wallbox", ev_power_w=7000)
+    await booted(csms, daemon)
+    for key, value in (
+        ("MeterValuesSampledData", "Energy.Active.Import.Register,Power.Active.Import"),
+        ("MeterValueSampleInterval", "1"),
+    ):
+        assert (await csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted"
+    await start_charging(csms, daemon)
+    frame = await csms.wait_for("MeterValues", timeout=5)
+    samples = {s["measurand"]: s for s in frame.payload["meterValue"][0]["sampledValue"]}
+    assert set(samples) == {"Energy.Active.Import.Register", "Power.Active.Import"}
+    assert samples["Power.Active.Import"]["unit"] == "W"
+    assert float(samples["Power.Active.Import"]["value"]) == 7000
