@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     response_timeout: int = Field(default=30, ge=1, le=3600)  # the initial MessageTimeout key
     reconnect_max_delay: float = Field(default=60.0, ge=0.1, le=3600)
     ev_power_w: float = Field(default=7400.0, gt=0, le=400_000)
+    # WEMOB commissioning: 0 Always Authorized (free vend), 1 Local List only, 2 OCPP server.
+    authorization_mode: Literal[0, 1, 2] = 2
+    free_vend_id_tag: str = Field(default="FREEVEND", min_length=1, max_length=20)
 
     @classmethod
     def settings_customise_sources(

@@ -33,6 +33,32 @@ MIGRATIONS: tuple[str, ...] = (
         stop_reason TEXT
     );
     """,
+    """
+    ALTER TABLE charging_transaction ADD COLUMN last_meter_wh INTEGER;
+    ALTER TABLE charging_transaction ADD COLUMN last_meter_at TEXT;
+    CREATE TABLE transaction_message (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        local_id INTEGER NOT NULL REFERENCES charging_transaction (local_id),
+        action TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE id_tag_cache (
+        id_tag TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        expiry_date TEXT,
+        parent_id_tag TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE local_list (
+        id_tag TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        expiry_date TEXT,
+        parent_id_tag TEXT
+    );
+    CREATE TABLE station_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 )
 
 
