@@ -15,6 +15,7 @@ from chargepoint.charging import Connector, ConnectorBusy
 from chargepoint.connector import ConnectorStatus
 from chargepoint.control import CommandError, Handler, Reply, Request
 from chargepoint.session import Session
+from chargepoint.transaction_queue import TransactionQueue
 from configkeys import ChangeStatus, Configuration, TooManyKeys
 from drivers.simulated import SimulatedEvse
 
@@ -25,11 +26,13 @@ class BenchCommands:
     def __init__(
         self,
         session: Session,
+        queue: TransactionQueue,
         config: Configuration,
         station_status: ConnectorStatus,
         connectors: Sequence[Connector],
     ) -> None:
         self._session = session
+        self._queue = queue
         self._config = config
         self._station_status = station_status
         self._connectors = connectors
@@ -44,13 +47,14 @@ class BenchCommands:
             "swipe": self.swipe,
             "ev": self.ev,
             "fault": self.fault,
+            "lock": self.lock,
         }
 
     async def status(self, request: Request) -> Reply:
         return {
             "link": self._session.link_state.value,
             "registration": self._session.registration.value if self._session.registration else "None",
-            "queued": self._session.queued,
+            "queued": self._session.queued + len(self._queue),
             "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
             "connectors": [_connector_status(c) for c in self._connectors],
         }
@@ -79,6 +83,14 @@ class BenchCommands:
         else:
             raise CommandError("ev action must be 'charge' or 'suspend'")
         return {"message": f"connector {request['connector']}: EV asks to {action}"}
+
+    async def lock(self, request: Request) -> Reply:
+        """Bench: make the socket lock stick (jam) or work again (free), to test lock failures."""
+        evse = _simulated(self._connector(request))
+        if evse.tethered:
+            raise CommandError(f"connector {request['connector']} has a tethered cable: no lock")
+        evse.lock_jammed = request.get("state") == "jam"
+        return {"message": f"connector {request['connector']}: lock {'jammed' if evse.lock_jammed else 'free'}"}
 
     async def swipe(self, request: Request) -> Reply:
         id_tag = str(request.get("id_tag", ""))

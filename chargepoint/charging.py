@@ -2,34 +2,42 @@
 
 The pilot signal and presented idTags drive the connector through the §4.9 machine: cable
 and idTag in either order lead to a transaction, the EV's requests switch between Charging
-and SuspendedEV, and a second presentation of the same idTag or unplugging ends it.
+and SuspendedEV, and the owner's idTag (or one with the same parent), unplugging, or a CSMS
+command ends it. Transactions start on the station's own authority; the CSMS's verdict in
+the StartTransaction answer arrives later and is applied when it does (§3.5.3, §5.16).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
-from ocpp.v16.enums import AuthorizationStatus, ChargePointErrorCode, ChargePointStatus, Reason
+from ocpp.v16.enums import (
+    AuthorizationStatus,
+    AvailabilityStatus,
+    ChargePointErrorCode,
+    ChargePointStatus,
+    Reason,
+    UnlockStatus,
+)
 
 from chargepoint.authorization import Authorizer
+from chargepoint.clock import Clock
 from chargepoint.connector import ConnectorStatus
 from chargepoint.metering import MeterWatch, TransactionSampler, energy_wh
-from chargepoint.transactions import Transaction, TransactionRefused, Transactions
+from chargepoint.transactions import Transaction, Transactions
+from configkeys import Configuration
 from drivers.evse import Evse, PilotState
+from drivers.meter import MeterReading
 
 log = logging.getLogger(__name__)
 
+S = ChargePointStatus
 SUSPENDING_ERRORS = frozenset({ChargePointErrorCode.ev_communication_error})
-SUSPENDABLE = frozenset({ChargePointStatus.charging, ChargePointStatus.suspended_ev})
-EV_CONNECTED_STATUSES = frozenset(
-    {
-        ChargePointStatus.preparing,
-        ChargePointStatus.suspended_ev,
-        ChargePointStatus.suspended_evse,
-        ChargePointStatus.finishing,
-    }
-)
+SUSPENDABLE = frozenset({S.charging, S.suspended_ev})
+EV_CONNECTED_STATUSES = frozenset({S.preparing, S.suspended_ev, S.suspended_evse, S.finishing})
 
 
 class ConnectorBusy(Exception):
@@ -45,7 +53,11 @@ class Connector:
         authorizer: Authorizer,
         transactions: Transactions,
         sampler: TransactionSampler,
+        config: Configuration,
+        clock: Clock,
         max_current: float,
+        shares_reader: bool,
+        operative: bool,
     ) -> None:
         self.id = status.connector_id
         self.status = status
@@ -54,27 +66,45 @@ class Connector:
         self._authorizer = authorizer
         self._transactions = transactions
         self._sampler = sampler
+        self._config = config
+        self._clock = clock
         self._max_current = max_current
+        self._shares_reader = shares_reader
+        self.inoperative = not operative  # ChangeAvailability; may be pending until a transaction ends
         self.transaction: Transaction | None = None
         self.authorized_id_tag: str | None = None
+        self.held_for: str | None = None  # cable kept locked after DeAuthorized, until its owner returns
+        self._energy_cap: float | None = None  # MaxEnergyOnInvalidId after an invalid StartTransaction answer
         self._sampling: asyncio.Task[None] | None = None
+        self._preparing_timeout: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # held so the loop cannot drop them
         self._lock = asyncio.Lock()
         evse.on_pilot_change(self._pilot_changed)
+        meter.on_reading(self._enforce_energy_cap)
 
     @property
     def plugged(self) -> bool:
         return self.evse.pilot in (PilotState.B, PilotState.C)
 
-    def _pilot_changed(self, pilot: PilotState) -> None:
-        task = asyncio.get_running_loop().create_task(self._follow_pilot(pilot))
+    @property
+    def idle(self) -> bool:
+        """Free for a new session: no transaction and not out of service."""
+        return self.transaction is None and self.status.status in (S.available, S.preparing)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("connector %d: pilot change not handled: %r", self.id, task.exception())
+            log.error("connector %d: %r", self.id, task.exception())
+
+    # Hardware events ------------------------------------------------------------------
+
+    def _pilot_changed(self, pilot: PilotState) -> None:
+        self.spawn(self._follow_pilot(pilot))
 
     async def _follow_pilot(self, pilot: PilotState) -> None:
         async with self._lock:
@@ -83,13 +113,19 @@ class Connector:
                 return
             if pilot is PilotState.A:
                 await self._unplugged()
-            elif self.transaction is not None:
-                if self.status.status != ChargePointStatus.suspended_evse:
+                return
+            if self.transaction is not None:
+                if self.status.status != S.suspended_evse:
+                    self.evse.set_contactor(True)  # the EV may have come back after an EV-side disconnect
                     await self.status.move_to(self._charging_status())
-            elif self.status.status == ChargePointStatus.available:
-                await self.status.move_to(ChargePointStatus.preparing)
-            if self.authorized_id_tag and self.plugged and self.transaction is None:
-                await self._start(self.authorized_id_tag)
+                return
+            if self.status.status == S.available:
+                await self._enter_preparing()
+            if self.status.status != S.preparing:
+                return
+            id_tag = self.authorized_id_tag or self._authorizer.free_vend_id_tag()
+            if id_tag is not None:
+                await self._start(id_tag)
 
     async def _follow_pilot_while_faulted(self, pilot: PilotState) -> None:
         """The status stays Faulted, but clearing must land where the cable and EV are now."""
@@ -97,68 +133,120 @@ class Connector:
             if self.transaction is not None:
                 await self._stop(Reason.ev_disconnected, None)
             self.authorized_id_tag = None
-            self.status.return_after_fault(ChargePointStatus.available)
+            self.status.return_after_fault(S.available)
         elif self.transaction is not None:
             self.status.return_after_fault(self._charging_status())
         else:
-            self.status.return_after_fault(ChargePointStatus.preparing)
+            self.status.return_after_fault(S.preparing)
 
     async def _unplugged(self) -> None:
+        if self.transaction is not None and not self._config.boolean("StopTransactionOnEVSideDisconnect"):
+            # §4.9: the transaction goes on; the CSMS learns why energy stopped.
+            self.evse.set_contactor(False)
+            await self.status.move_to(S.suspended_ev, info="EV side disconnected")
+            return
         if self.transaction is not None:
-            await self._stop(Reason.ev_disconnected, None)
-        self.authorized_id_tag = None
-        if self.status.can_move_to(ChargePointStatus.available):
-            await self.status.move_to(ChargePointStatus.available)
+            await self._stop(Reason.ev_disconnected, None, info="EV side disconnected")
+        if self._config.boolean("UnlockConnectorOnEVSideDisconnect"):
+            self.evse.set_lock(False)
+        self.authorized_id_tag = self.held_for = None
+        if self.status.can_move_to(self._resting_status()):
+            await self.status.move_to(self._resting_status())
+
+    def _resting_status(self) -> ChargePointStatus:
+        """Where a connector goes when nobody uses it: Unavailable once set Inoperative."""
+        return S.unavailable if self.inoperative else S.available
+
+    # Identification ----------------------------------------------------------------------
 
     async def present(self, id_tag: str) -> str:
         """An idTag at the reader; returns what the station would show the driver."""
         async with self._lock:
-            if self.status.faulted or self.status.status == ChargePointStatus.unavailable:
+            if self.status.faulted or self.status.status == S.unavailable:
                 raise ConnectorBusy(f"connector {self.id} is {self.status.status}")
             if self.transaction is not None:
-                if id_tag != self.transaction.id_tag:
-                    raise ConnectorBusy(f"connector {self.id} is charging for another idTag")
-                await self._stop(Reason.local, id_tag)
-                return f"transaction stopped by {id_tag}"
-            if self.status.status == ChargePointStatus.finishing:
+                return await self._present_during_transaction(id_tag)
+            if self.status.status == S.finishing:
+                if id_tag == self.held_for:
+                    self.held_for = None
+                    self.evse.set_lock(False)
+                    return f"{id_tag}: cable unlocked"
                 raise ConnectorBusy(f"connector {self.id} is Finishing: unplug first")
-            if id_tag == self.authorized_id_tag:
+            if id_tag == self.authorized_id_tag and not self.plugged:
                 # A second presentation before the cable arrived ends the intended usage (§4.9 B1).
-                self.authorized_id_tag = None
-                await self.status.move_to(ChargePointStatus.available)
+                await self._cancel_preparing()
                 return f"{id_tag}: session cancelled"
             verdict = await self._authorizer.authorize(id_tag)
-            if verdict != AuthorizationStatus.accepted:
-                return f"{id_tag} refused ({verdict})"
-            self.authorized_id_tag = id_tag
-            if not self.plugged:
-                await self.status.move_to(ChargePointStatus.preparing)
-                return f"{id_tag} accepted: plug in the cable"
-            return await self._start(id_tag)
+            if verdict.status != AuthorizationStatus.accepted:
+                return f"{id_tag} refused ({verdict.status})"
+            return await self.authorized(id_tag)
+
+    async def _present_during_transaction(self, id_tag: str) -> str:
+        assert self.transaction is not None
+        owner = self.transaction
+        if not await self._authorizer.may_stop(owner.id_tag, None, id_tag):
+            raise ConnectorBusy(f"connector {self.id} is charging for another idTag")
+        await self._stop(Reason.local, id_tag)
+        return f"transaction stopped by {id_tag}"
+
+    async def authorized(self, id_tag: str) -> str:
+        """An accepted idTag (local card or remote start): start now if the cable is in."""
+        self.authorized_id_tag = id_tag
+        if not self.plugged:
+            await self._enter_preparing()
+            return f"{id_tag} accepted: plug in the cable"
+        return await self._start(id_tag)
+
+    async def _enter_preparing(self) -> None:
+        await self.status.move_to(S.preparing)
+        if self._preparing_timeout is not None:
+            self._preparing_timeout.cancel()
+        self._preparing_timeout = asyncio.get_running_loop().create_task(self._time_out_preparing())
+
+    async def _time_out_preparing(self) -> None:
+        """ConnectionTimeOut (errata 3.21): the cable or the idTag did not come in time."""
+        await asyncio.sleep(self._config.integer("ConnectionTimeOut"))
+        async with self._lock:
+            if self.status.status == S.preparing and self.transaction is None:
+                log.info("connector %d: ConnectionTimeOut passed without a transaction", self.id)
+                self._preparing_timeout = None
+                await self._cancel_preparing()
+
+    async def _cancel_preparing(self) -> None:
+        self.authorized_id_tag = None
+        # Errata 3.20 (B6): with several connectors on one reader a cable left in goes to
+        # Finishing, so the next card cannot start on it by accident.
+        if self.plugged and self._shares_reader:
+            await self.status.move_to(S.finishing)
+        else:
+            await self.status.move_to(S.available)
+
+    # Transactions ----------------------------------------------------------------------
 
     async def _start(self, id_tag: str) -> str:
+        if self._preparing_timeout is not None:
+            self._preparing_timeout.cancel()
+            self._preparing_timeout = None
+        self.authorized_id_tag = None
         if not self.evse.tethered and not self.evse.set_lock(True):
-            self.authorized_id_tag = None
             await self.status.fault(ChargePointErrorCode.connector_lock_failure, "socket lock did not close")
             return "transaction not started: the socket lock failed"
         reading = await self.meter.read()
-        try:
-            self.transaction = await self._transactions.start(self.id, id_tag, energy_wh(reading))
-        except TransactionRefused as exc:
-            self.authorized_id_tag = None
-            self.evse.set_lock(False)
-            log.warning("connector %d: no transaction: %s", self.id, exc)
-            return f"transaction not started: {exc}"
-        self.authorized_id_tag = None
+        self.transaction = self._transactions.begin(self.id, id_tag, energy_wh(reading), self._clock.timestamp())
+        self._energy_cap = None
         self.evse.set_offered_current(self._max_current)
         self.evse.set_contactor(True)
         await self.status.move_to(self._charging_status())
-        self._sampling = asyncio.get_running_loop().create_task(
-            self._sampler.run(self.id, self.transaction.transaction_id, self.meter)
-        )
-        return f"transaction {self.transaction.transaction_id} started"
+        self._sampling = asyncio.get_running_loop().create_task(self._sampler.run(self.transaction, self.meter))
+        return "transaction started"
 
-    async def _stop(self, reason: Reason, id_tag: str | None) -> None:
+    async def stop(self, reason: Reason, id_tag: str | None = None) -> None:
+        """Stop on a command (remote stop, unlock, reset); no-op without a transaction."""
+        async with self._lock:
+            if self.transaction is not None:
+                await self._stop(reason, id_tag)
+
+    async def _stop(self, reason: Reason, id_tag: str | None, info: str | None = None, keep_locked: bool = False) -> None:
         assert self.transaction is not None
         transaction, self.transaction = self.transaction, None
         if self._sampling is not None:
@@ -166,15 +254,92 @@ class Connector:
         self.evse.set_contactor(False)
         self.evse.set_offered_current(0)
         reading = await self.meter.read()
+        self._transactions.end(transaction, energy_wh(reading), self._clock.timestamp(), reason, id_tag)
         if self.plugged:
-            await self.status.move_to(ChargePointStatus.finishing)
-        self.evse.set_lock(False)
-        await self._transactions.stop(transaction, energy_wh(reading), reason, id_tag)
+            await self.status.move_to(S.finishing, info=info)
+        else:
+            await self.status.move_to(self._resting_status(), info=info)
+        if keep_locked and self.plugged:
+            self.held_for = transaction.id_tag
+        else:
+            self.evse.set_lock(False)
+
+    async def start_answered(self, local_id: int, transaction_id: int, id_tag_info: dict[str, Any]) -> None:
+        """The CSMS's verdict on a transaction already running (§5.16, StopTransactionOnInvalidId)."""
+        async with self._lock:
+            transaction = self.transaction
+            if transaction is None or transaction.local_id != local_id:
+                return  # already over; the StopTransaction carries the id from the database
+            transaction.transaction_id = transaction_id
+            self._authorizer.record(transaction.id_tag, id_tag_info)
+            status = id_tag_info.get("status")
+            if status == AuthorizationStatus.accepted:
+                return
+            log.warning("connector %d: CSMS answered %s for transaction %d", self.id, status, transaction_id)
+            if self._config.boolean("StopTransactionOnInvalidId"):
+                await self._stop(Reason.de_authorized, None, keep_locked=True)
+                return
+            budget = self._config.integer("MaxEnergyOnInvalidId") if self._config.has("MaxEnergyOnInvalidId") else 0
+            self._energy_cap = (self.meter.latest.energy_wh if self.meter.latest else transaction.meter_start) + budget
+            if budget <= 0:
+                await self._suspend_by_station("idTag not accepted by the CSMS")
+
+    def _enforce_energy_cap(self, reading: MeterReading) -> None:
+        if self._energy_cap is not None and self.transaction is not None and reading.energy_wh >= self._energy_cap:
+            self._energy_cap = None
+            self.spawn(self._suspend_locked("MaxEnergyOnInvalidId reached"))
+
+    async def _suspend_locked(self, info: str) -> None:
+        async with self._lock:
+            if self.transaction is not None:
+                await self._suspend_by_station(info)
+
+    async def _suspend_by_station(self, info: str) -> None:
+        self.evse.set_offered_current(0)
+        self.evse.set_contactor(False)
+        await self.status.move_to(S.suspended_evse, info=info)
+
+    async def remote_authorized(self, id_tag: str) -> str:
+        """RemoteStartTransaction, once authorized: the connector may have been taken meanwhile."""
+        async with self._lock:
+            if not self.idle:
+                return f"connector {self.id} is no longer free"
+            return await self.authorized(id_tag)
+
+    async def unlock(self) -> UnlockStatus:
+        """UnlockConnector (§5.18): a running transaction is stopped first (reason UnlockCommand)."""
+        async with self._lock:
+            if self.transaction is not None:
+                await self._stop(Reason.unlock_command, None)
+            self.held_for = None
+            if self.evse.set_lock(False):
+                return UnlockStatus.unlocked
+            await self.status.fault(ChargePointErrorCode.connector_lock_failure, "lock did not open")
+            return UnlockStatus.unlock_failed
+
+    async def set_operative(self, operative: bool) -> AvailabilityStatus:
+        """ChangeAvailability (§5.2): Scheduled while a transaction runs, applied when it ends."""
+        async with self._lock:
+            self.inoperative = not operative
+            if self.transaction is not None and not operative:
+                return AvailabilityStatus.scheduled
+            if self.status.faulted:
+                self.status.return_after_fault(self._idle_status())
+            elif self.status.status in (S.available, S.unavailable, S.preparing):
+                if self.status.status == S.preparing and not operative:
+                    await self._cancel_preparing()  # §4.9 has no Preparing -> Unavailable
+                await self.status.move_to(self._idle_status())
+            return AvailabilityStatus.accepted
+
+    def _idle_status(self) -> ChargePointStatus:
+        if self.inoperative:
+            return S.unavailable
+        return S.preparing if self.plugged else S.available
 
     def _charging_status(self) -> ChargePointStatus:
-        if self.evse.pilot is PilotState.C:
-            return ChargePointStatus.charging
-        return ChargePointStatus.suspended_ev
+        return S.charging if self.evse.pilot is PilotState.C else S.suspended_ev
+
+    # Faults ----------------------------------------------------------------------------
 
     async def fault(self, code: ChargePointErrorCode, info: str | None) -> None:
         """A hardware error; EVCommunicationError is a warning (§4.9), the rest stop charging."""
@@ -189,7 +354,7 @@ class Connector:
     async def _suspend_for(self, code: ChargePointErrorCode, info: str | None) -> None:
         if self.status.status in SUSPENDABLE and self.transaction is not None:
             self.evse.set_offered_current(0)
-            await self.status.move_to(ChargePointStatus.suspended_evse, code, info)
+            await self.status.move_to(S.suspended_evse, code, info)
         elif self.status.status in EV_CONNECTED_STATUSES:
             await self.status.warn(code, info)
         else:

@@ -5,17 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shlex
 import signal
+import subprocess
 import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
+
+from ocpp.v16.enums import ResetType
 
 from chargepoint.control import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.settings import Settings, SettingsError, load_settings
 from chargepoint.store import SchemaTooNew
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_HARD_RESET = 10  # systemd/chargepoint.service restarts the station on it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses")
     ev.add_argument("connector", type=int, metavar="N")
     ev.add_argument("action", choices=("charge", "suspend"))
+    lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
+    lock.add_argument("connector", type=int, metavar="N")
+    lock.add_argument("state", choices=("jam", "free"))
     fault = commands.add_parser("fault", parents=[common], help="bench: raise or clear a ChargePointErrorCode")
     fault.add_argument("connector", type=int, metavar="N")
     fault.add_argument("code", nargs="?", metavar="CODE")
@@ -102,19 +111,42 @@ def _run(settings: Settings) -> int:
         scrubber.add(settings.password.get_secret_value())
     setup_logging(settings.log_level, scrubber)
 
-    async def serve() -> None:
+    async def serve() -> ResetType | None:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, task.cancel)
         try:
-            await Station(settings, scrubber).run()
+            return await Station(settings, scrubber).run()
         except asyncio.CancelledError:
-            pass
+            return None
 
-    asyncio.run(serve())
+    kind = asyncio.run(serve())
+    if kind == ResetType.soft:
+        # The same program, arguments and environment: a clean start that keeps the PID.
+        os.execv(sys.executable, [sys.executable, "-m", "chargepoint", *sys.argv[1:]])
+    if kind == ResetType.hard:
+        return _hard_reset(settings)
     return EXIT_OK
+
+
+def _hard_reset(settings: Settings) -> int:
+    """Reboot the board when a command is configured, else let the service manager restart us."""
+    if settings.reboot_command is None:
+        return EXIT_HARD_RESET
+    from chargepoint.station import open_configuration
+    from chargepoint.store import Database
+
+    db = Database(settings.database_path)
+    retries = open_configuration(settings, db).integer("ResetRetries")
+    db.close()
+    for attempt in range(1 + retries):
+        result = subprocess.run(shlex.split(settings.reboot_command), check=False)
+        if result.returncode == 0:
+            break
+        print(f"chargepoint: reboot command failed (exit {result.returncode}), attempt {attempt + 1}", file=sys.stderr)
+    return EXIT_HARD_RESET
 
 
 def _config(settings: Settings, args: argparse.Namespace) -> int:
@@ -171,6 +203,8 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         request["connector"] = args.connector
     if args.command == "ev":
         request["action"] = args.action
+    if args.command == "lock":
+        request["state"] = args.state
     if args.command == "fault":
         if args.clear == (args.code is not None):
             print("chargepoint: fault needs either a CODE or --clear", file=sys.stderr)

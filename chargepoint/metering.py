@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import asdict
 from collections.abc import Callable
 
-from ocpp.v16 import call
+from ocpp.charge_point import remove_nones
 from ocpp.v16.datatypes import MeterValue, SampledValue
 from ocpp.v16.enums import Measurand, ReadingContext, UnitOfMeasure
 
 from chargepoint.clock import Clock
-from chargepoint.session import CallFailed, NotAccepted, Session
+from chargepoint.transactions import Transaction, Transactions
 from configkeys import Configuration
 from drivers.meter import Meter, MeterReading
 
@@ -38,9 +39,15 @@ class MeterWatch:
     def __init__(self, meter: Meter) -> None:
         self._meter = meter
         self.latest: MeterReading | None = None
+        self._listeners: list[Callable[[MeterReading], None]] = []
+
+    def on_reading(self, listener: Callable[[MeterReading], None]) -> None:
+        self._listeners.append(listener)
 
     async def read(self) -> MeterReading:
         self.latest = await self._meter.read()
+        for listener in self._listeners:
+            listener(self.latest)
         return self.latest
 
     async def run(self) -> None:
@@ -62,10 +69,10 @@ def energy_wh(reading: MeterReading) -> int:
 
 
 class TransactionSampler:
-    """Sends MeterValues for one running transaction every MeterValueSampleInterval seconds."""
+    """Takes MeterValues of a running transaction every MeterValueSampleInterval seconds."""
 
-    def __init__(self, session: Session, config: Configuration, clock: Clock) -> None:
-        self._session = session
+    def __init__(self, transactions: Transactions, config: Configuration, clock: Clock) -> None:
+        self._transactions = transactions
         self._config = config
         self._clock = clock
         config.add_validator("MeterValuesSampledData", _unsupported_measurands)
@@ -77,13 +84,16 @@ class TransactionSampler:
         for wakeup in self._wakeups:
             wakeup.set()
 
-    async def run(self, connector_id: int, transaction_id: int, watch: MeterWatch) -> None:
+    async def run(self, transaction: Transaction, watch: MeterWatch) -> None:
         wakeup = asyncio.Event()
         self._wakeups.add(wakeup)
         try:
             while True:
                 await self._wait_interval(wakeup)
-                await self._sample(connector_id, transaction_id, watch)
+                reading = await watch.read()
+                timestamp = self._clock.timestamp()
+                sample = self.meter_value(reading, ReadingContext.sample_periodic, timestamp)
+                self._transactions.sample(transaction, energy_wh(reading), timestamp, remove_nones(asdict(sample)))
         finally:
             self._wakeups.discard(wakeup)
 
@@ -97,26 +107,13 @@ class TransactionSampler:
             except TimeoutError:
                 return
 
-    async def _sample(self, connector_id: int, transaction_id: int, watch: MeterWatch) -> None:
-        reading = await watch.read()
-        try:
-            await self._session.request(
-                call.MeterValues(
-                    connector_id=connector_id,
-                    transaction_id=transaction_id,
-                    meter_value=[self.meter_value(reading, ReadingContext.sample_periodic)],
-                )
-            )
-        except (NotAccepted, CallFailed) as exc:
-            log.warning("connector %d transaction %d: MeterValues not sent: %s", connector_id, transaction_id, exc)
-
-    def meter_value(self, reading: MeterReading, context: ReadingContext) -> MeterValue:
+    def meter_value(self, reading: MeterReading, context: ReadingContext, timestamp: str) -> MeterValue:
         measurands = self._config.csl("MeterValuesSampledData") or [DEFAULT_MEASURAND]
         values = [
             SampledValue(value=_format(read(reading)), context=context, measurand=name, unit=unit)
             for name, (unit, read) in ((m, _MEASURANDS[m]) for m in measurands if m in _MEASURANDS)
         ]
-        return MeterValue(timestamp=self._clock.timestamp(), sampled_value=values)
+        return MeterValue(timestamp=timestamp, sampled_value=values)
 
 
 def _format(value: float) -> str:

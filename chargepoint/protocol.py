@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
@@ -20,6 +20,11 @@ from chargepoint.configuration import ConfigurationService
 from chargepoint.framelog import FrameLog
 from chargepoint.framing import FrameRejected, check_call, parse_frame
 
+if TYPE_CHECKING:  # feature modules import session, which imports this module
+    from chargepoint.authorization import Authorizer
+    from chargepoint.remote import RemoteControl
+    from chargepoint.reset import ResetService
+
 log = logging.getLogger(__name__)
 
 
@@ -28,6 +33,9 @@ class Features:
     """The domain modules that own the CSMS's requests."""
 
     configuration: ConfigurationService
+    authorization: Authorizer
+    remote: RemoteControl
+    reset: ResetService
 
 
 class StationEndpoint(ChargePoint):
@@ -79,3 +87,39 @@ class StationEndpoint(ChargePoint):
     @on(Action.change_configuration, skip_schema_validation=True)
     def on_change_configuration(self, key: str, value: str) -> call_result.ChangeConfiguration:
         return self._features.configuration.change_configuration(key, value)
+
+    @on(Action.remote_start_transaction, skip_schema_validation=True)
+    def on_remote_start_transaction(
+        self, id_tag: str, connector_id: int | None = None, charging_profile: dict[str, Any] | None = None
+    ) -> call_result.RemoteStartTransaction:
+        return self._features.remote.remote_start(id_tag, connector_id, charging_profile)
+
+    @on(Action.remote_stop_transaction, skip_schema_validation=True)
+    def on_remote_stop_transaction(self, transaction_id: int) -> call_result.RemoteStopTransaction:
+        return self._features.remote.remote_stop(transaction_id)
+
+    @on(Action.unlock_connector, skip_schema_validation=True)
+    async def on_unlock_connector(self, connector_id: int) -> call_result.UnlockConnector:
+        return await self._features.remote.unlock(connector_id)
+
+    @on(Action.change_availability, skip_schema_validation=True)
+    async def on_change_availability(self, connector_id: int, type: str) -> call_result.ChangeAvailability:
+        return await self._features.remote.change_availability(connector_id, type)
+
+    @on(Action.reset, skip_schema_validation=True)
+    def on_reset(self, type: str) -> call_result.Reset:
+        return self._features.reset.reset(type)
+
+    @on(Action.clear_cache, skip_schema_validation=True)
+    def on_clear_cache(self) -> call_result.ClearCache:
+        return self._features.authorization.clear_cache()
+
+    @on(Action.get_local_list_version, skip_schema_validation=True)
+    def on_get_local_list_version(self) -> call_result.GetLocalListVersion:
+        return self._features.authorization.get_local_list_version()
+
+    @on(Action.send_local_list, skip_schema_validation=True)
+    def on_send_local_list(
+        self, list_version: int, update_type: str, local_authorization_list: list[dict[str, Any]] | None = None
+    ) -> call_result.SendLocalList:
+        return self._features.authorization.send_local_list(list_version, update_type, local_authorization_list)

@@ -94,6 +94,7 @@ class Session:
         self._heartbeat: asyncio.Task[None] | None = None
         self._ping: asyncio.Task[None] | None = None
         self._ever_accepted = False
+        self._open = asyncio.Event()  # set while Accepted on a live link
         config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
         config.subscribe("WebSocketPingInterval", lambda _: self._restart_ping())
         config.subscribe("MessageTimeout", self._new_timeout)
@@ -118,6 +119,10 @@ class Session:
     @property
     def queued(self) -> int:
         return self._queue.qsize()
+
+    async def wait_accepted(self) -> None:
+        """Until the link is up and the station Accepted: when queued messages may go out."""
+        await self._open.wait()
 
     def enqueue(self, payload: Any) -> asyncio.Future[Any]:
         """Queue a CALL now, keeping event order; the future gets the answer or the failure."""
@@ -176,6 +181,7 @@ class Session:
                 registered = self.accepted and registration.done() and not registration.cancelled()
                 if registered:
                     sender = asyncio.create_task(self._send_queued(endpoint))
+                    self._open.set()
                     self._restart_heartbeat()
                     await self._on_registered(not self._ever_accepted)
                     self._ever_accepted = True
@@ -184,6 +190,7 @@ class Session:
                     if isinstance(outcome, Exception) and not isinstance(outcome, websockets.exceptions.ConnectionClosed):
                         log.error("CSMS link task failed: %r", outcome)
             finally:
+                self._open.clear()
                 for task in (reader, sender, self._heartbeat, self._ping):
                     if task is not None:
                         task.cancel()

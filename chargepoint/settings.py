@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     # WEMOB commissioning: 0 Always Authorized (free vend), 1 Local List only, 2 OCPP server.
     authorization_mode: Literal[0, 1, 2] = 2
     free_vend_id_tag: str = Field(default="FREEVEND", min_length=1, max_length=20)
+    reboot_command: str | None = None  # Hard reset on a board, e.g. "systemctl reboot"
 
     @classmethod
     def settings_customise_sources(

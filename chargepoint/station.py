@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from ocpp.v16 import call
-from ocpp.v16.enums import ChargePointStatus
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, ResetType
 from websockets.asyncio.client import ClientConnection
 
 from chargepoint.authorization import Authorizer
@@ -20,6 +21,7 @@ from chargepoint.configuration import ConfigurationService
 from chargepoint.connector import ConnectorStatus
 from chargepoint.control import ControlServer
 from chargepoint.framelog import FrameLog
+from chargepoint.id_tags import IdTagStore
 from chargepoint.metering import MeterWatch, TransactionSampler
 from chargepoint.protocol import Features, StationEndpoint
 from chargepoint.redaction import SecretScrubber
@@ -27,7 +29,11 @@ from chargepoint.security import security_profile_rule
 from chargepoint.session import LinkConfig, Session
 from chargepoint.settings import Settings
 from chargepoint.status_reports import StatusReporter
-from chargepoint.store import AvailabilityTable, Database, KeyTable, TransactionTable
+from chargepoint.store import AvailabilityTable, Database, KeyTable
+from chargepoint.remote import RemoteControl
+from chargepoint.reset import ResetService
+from chargepoint.smart_charging import ChargingProfiles
+from chargepoint.transaction_queue import START, TransactionQueue
 from chargepoint.transactions import Transactions
 from configkeys import Configuration, boot_notification_fields, catalogue_for, get_profile
 from drivers.simulated import SimulatedEvse, SimulatedMeter
@@ -68,37 +74,62 @@ class Station:
         self.config.subscribe("AuthorizationKey", scrubber.add)
         self.clock = Clock()
         self.frame_log = FrameLog(settings.frame_log, self.clock, scrubber)
+        self.restart: asyncio.Future[ResetType] | None = None
         model = settings.station_model
-        features = Features(configuration=ConfigurationService(self.config))
         self.session = Session(
-            LinkConfig(
-                settings.csms_url,
-                settings.identity,
-                settings.reconnect_max_delay,
-                tls_context(settings),
-            ),
+            LinkConfig(settings.csms_url, settings.identity, settings.reconnect_max_delay, tls_context(settings)),
             self.config,
             self.clock,
             call.BootNotification(**boot_notification_fields(model, settings.identity)),
-            lambda connection, answering, timeout: self._endpoint(connection, answering, timeout, features),
+            self._endpoint,
             self._registered,
         )
         self.reporter = StatusReporter(self.session, self.config, self.clock)
-        availability = AvailabilityTable(self.db).load()
-        self.station_status = self._status(0, availability)
-        authorizer = Authorizer(self.session)
-        transactions = Transactions(self.session, TransactionTable(self.db), self.clock)
-        sampler = TransactionSampler(self.session, self.config, self.clock)
+        availability = AvailabilityTable(self.db)
+        stored = availability.load()
+        self.station_status = self._status(0, stored)
+        self.authorizer = Authorizer(
+            self.session, self.config, IdTagStore(self.db), settings, self._list_conflict, clock=self.clock
+        )
+        self.queue = TransactionQueue(self.db, self.session, self.config)
+        self.queue.on_answer(self._transaction_answer)
+        self.transactions = Transactions(self.db, self.queue)
+        sampler = TransactionSampler(self.transactions, self.config, self.clock)
         self.connectors: list[Connector] = []
         for number in range(1, settings.connector_count + 1):
             evse = SimulatedEvse(settings.ev_power_w, tethered=not model.has_lock)
             meter = MeterWatch(SimulatedMeter(lambda evse=evse: evse.power_w))
+            status = self._status(number, stored)
             self.connectors.append(
                 Connector(
-                    self._status(number, availability), evse, meter, authorizer, transactions, sampler, MAX_CURRENT_A
+                    status,
+                    evse,
+                    meter,
+                    self.authorizer,
+                    self.transactions,
+                    sampler,
+                    self.config,
+                    self.clock,
+                    MAX_CURRENT_A,
+                    shares_reader=settings.connector_count > 1,
+                    operative=status.status != ChargePointStatus.unavailable,
                 )
             )
-        bench = BenchCommands(self.session, self.config, self.station_status, self.connectors)
+        self.features = Features(
+            configuration=ConfigurationService(self.config),
+            remote=RemoteControl(
+                self.connectors,
+                self.station_status,
+                self.session,
+                self.authorizer,
+                self.config,
+                ChargingProfiles(),
+                availability,
+            ),
+            reset=ResetService(self.connectors, self.queue, self._request_restart),
+            authorization=self.authorizer,
+        )
+        bench = BenchCommands(self.session, self.queue, self.config, self.station_status, self.connectors)
         self.control = ControlServer(settings.control_socket, bench.handlers())
 
     def _status(self, number: int, availability: dict[int, str]) -> ConnectorStatus:
@@ -107,10 +138,8 @@ class Station:
         self.reporter.start_at(number, initial)
         return ConnectorStatus(number, initial, self.reporter)
 
-    def _endpoint(
-        self, connection: ClientConnection, answering: Any, timeout: int, features: Features
-    ) -> StationEndpoint:
-        return StationEndpoint(self.settings.identity, connection, timeout, self.frame_log, answering, features)
+    def _endpoint(self, connection: ClientConnection, answering: Callable[[], bool], timeout: int) -> StationEndpoint:
+        return StationEndpoint(self.settings.identity, connection, timeout, self.frame_log, answering, self.features)
 
     async def _registered(self, first_time: bool) -> None:
         if first_time:
@@ -118,8 +147,35 @@ class Station:
         else:
             self.reporter.report_changed()
 
-    async def run(self) -> None:
-        """Serve until cancelled; every background task ends with the station."""
+    def _list_conflict(self, info: str) -> None:
+        """§3.5.4: a CSMS answer contradicting the local list is reported on connector 0."""
+        self.connectors[0].spawn(self.station_status.warn(ChargePointErrorCode.local_list_conflict, info))
+
+    def _transaction_answer(self, action: str, local_id: int, answer: Any) -> None:
+        if action != START:
+            return
+        for connector in self.connectors:
+            if connector.transaction is not None and connector.transaction.local_id == local_id:
+                connector.spawn(connector.start_answered(local_id, answer.transaction_id, answer.id_tag_info))
+
+    def _request_restart(self, kind: ResetType) -> None:
+        if self.restart is not None and not self.restart.done():
+            self.restart.set_result(kind)
+
+    def _recover_after_power_loss(self) -> None:
+        """Transactions a crash left open end with reason PowerLoss and their last stored reading."""
+        for transaction in self.transactions.interrupted():
+            log.warning(
+                "connector %d: transaction (local %d) was interrupted; stopping it as PowerLoss",
+                transaction.connector,
+                transaction.local_id,
+            )
+            self.transactions.close_after_power_loss(transaction)
+
+    async def run(self) -> ResetType | None:
+        """Serve until cancelled (None) or until a Reset asks for a restart (its type)."""
+        self.restart = asyncio.get_running_loop().create_future()
+        self._recover_after_power_loss()
         await self.control.start()
         log.info(
             "station %s (%s %s, connectors: %d) starting; CSMS %s",
@@ -129,12 +185,19 @@ class Station:
             len(self.connectors),
             self.session.url,
         )
+        loop = asyncio.get_running_loop()
+        workers = [loop.create_task(c.meter.run()) for c in self.connectors]
+        workers += [loop.create_task(self.session.run()), loop.create_task(self.queue.run())]
         try:
-            async with asyncio.TaskGroup() as tasks:
-                for connector in self.connectors:
-                    tasks.create_task(connector.meter.run())
-                tasks.create_task(self.session.run())
+            await asyncio.wait([*workers, self.restart], return_when=asyncio.FIRST_COMPLETED)
+            for worker in workers:
+                if worker.done():
+                    worker.result()  # workers never end on their own: surface the error
+            return self.restart.result()
         finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
             await self.control.close()
             self.frame_log.close()
             with contextlib.suppress(Exception):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 # Forward-only migrations: index i upgrades a database at user_version i to i + 1.
@@ -139,41 +138,10 @@ class AvailabilityTable:
     def load(self) -> dict[int, str]:
         return {int(c): a for c, a in self._db.query("SELECT connector, availability FROM connector_availability")}
 
-
-@dataclass
-class TransactionRecord:
-    local_id: int
-    connector: int
-    id_tag: str
-    meter_start: int
-    started_at: str
-    transaction_id: int | None = None
-
-
-class TransactionTable:
-    """Transactions as the station saw them, written before any message about them is sent."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def begin(self, connector: int, id_tag: str, meter_start: int, started_at: str) -> TransactionRecord:
-        with self._db.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO charging_transaction (connector, id_tag, meter_start, started_at) VALUES (?, ?, ?, ?)",
-                (connector, id_tag, meter_start, started_at),
-            )
-        assert cursor.lastrowid is not None
-        return TransactionRecord(cursor.lastrowid, connector, id_tag, meter_start, started_at)
-
-    def set_transaction_id(self, local_id: int, transaction_id: int) -> None:
+    def save(self, connector: int, availability: str) -> None:
         with self._db.transaction() as conn:
             conn.execute(
-                "UPDATE charging_transaction SET transaction_id = ? WHERE local_id = ?", (transaction_id, local_id)
-            )
-
-    def end(self, local_id: int, meter_stop: int, stopped_at: str, reason: str) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
-                "UPDATE charging_transaction SET meter_stop = ?, stopped_at = ?, stop_reason = ? WHERE local_id = ?",
-                (meter_stop, stopped_at, reason, local_id),
+                "INSERT INTO connector_availability (connector, availability) VALUES (?, ?) "
+                "ON CONFLICT(connector) DO UPDATE SET availability = excluded.availability",
+                (connector, availability),
             )

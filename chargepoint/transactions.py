@@ -1,78 +1,105 @@
-"""Transaction lifecycle: StartTransaction / StopTransaction with figures from the meter.
+"""Transaction lifecycle: begin, sample, end, each persisted together with its message.
 
-Every transaction is written to the database before the CSMS hears of it, so a later power
-cut can be reconciled from what is on flash.
+A transaction runs on the station's own authority once the idTag is authorized; the CSMS
+hears of it through the durable queue, whenever the link allows. What is on flash is enough
+to finish a transaction that a power cut interrupted (reason PowerLoss, last stored reading).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from ocpp.v16 import call
-from ocpp.v16.enums import AuthorizationStatus, Reason
+from ocpp.v16.enums import Reason
 
-from chargepoint.clock import Clock
-from chargepoint.session import CallFailed, NotAccepted, Session
-from chargepoint.store import TransactionRecord, TransactionTable
+from chargepoint.store import Database
+from chargepoint.transaction_queue import METER_VALUES, START, STOP, TransactionQueue
 
 log = logging.getLogger(__name__)
 
-
-class TransactionRefused(Exception):
-    """The transaction could not start: the CSMS refused the idTag or could not be reached."""
+_COLUMNS = "local_id, connector, id_tag, meter_start, started_at, transaction_id, last_meter_wh, last_meter_at"
 
 
 @dataclass
 class Transaction:
-    record: TransactionRecord
-    transaction_id: int
-
-    @property
-    def id_tag(self) -> str:
-        return self.record.id_tag
+    local_id: int
+    connector: int
+    id_tag: str
+    meter_start: int
+    started_at: str
+    transaction_id: int | None = None
+    last_meter_wh: int | None = None
+    last_meter_at: str | None = None
 
 
 class Transactions:
-    def __init__(self, session: Session, table: TransactionTable, clock: Clock) -> None:
-        self._session = session
-        self._table = table
-        self._clock = clock
+    def __init__(self, db: Database, queue: TransactionQueue) -> None:
+        self._db = db
+        self._queue = queue
 
-    async def start(self, connector_id: int, id_tag: str, meter_start: int) -> Transaction:
-        record = self._table.begin(connector_id, id_tag, meter_start, self._clock.timestamp())
-        try:
-            answer = await self._session.request(
-                call.StartTransaction(
-                    connector_id=connector_id, id_tag=id_tag, meter_start=meter_start, timestamp=record.started_at
-                )
+    def begin(self, connector: int, id_tag: str, meter_start: int, timestamp: str) -> Transaction:
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO charging_transaction (connector, id_tag, meter_start, started_at, last_meter_wh, "
+                "last_meter_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (connector, id_tag, meter_start, timestamp, meter_start, timestamp),
             )
-        except (NotAccepted, CallFailed) as exc:
-            self._table.end(record.local_id, meter_start, self._clock.timestamp(), Reason.other)
-            raise TransactionRefused(str(exc)) from exc
-        self._table.set_transaction_id(record.local_id, answer.transaction_id)
-        status = answer.id_tag_info["status"]
-        log.info("connector %d: transaction %d started for %s (%s)", connector_id, answer.transaction_id, id_tag, status)
-        transaction = Transaction(record, answer.transaction_id)
-        if status != AuthorizationStatus.accepted:
-            await self.stop(transaction, meter_start, Reason.de_authorized, None)
-            raise TransactionRefused(f"CSMS answered {status} for {id_tag}")
-        return transaction
+            assert cursor.lastrowid is not None
+            local_id = cursor.lastrowid
+            self._queue.push(
+                conn,
+                local_id,
+                START,
+                {"connector_id": connector, "id_tag": id_tag, "meter_start": meter_start, "timestamp": timestamp},
+            )
+        self._queue.wake()
+        log.info("connector %d: transaction (local %d) started for %s, meterStart %d Wh", connector, local_id, id_tag, meter_start)
+        return Transaction(local_id, connector, id_tag, meter_start, timestamp, None, meter_start, timestamp)
 
-    async def stop(self, transaction: Transaction, meter_stop: int, reason: Reason, id_tag: str | None) -> None:
-        stopped_at = self._clock.timestamp()
-        self._table.end(transaction.record.local_id, meter_stop, stopped_at, reason)
-        try:
-            await self._session.request(
-                call.StopTransaction(
-                    transaction_id=transaction.transaction_id,
-                    meter_stop=meter_stop,
-                    timestamp=stopped_at,
-                    reason=reason,
-                    id_tag=id_tag,
-                )
+    def sample(self, transaction: Transaction, energy_wh: int, timestamp: str, meter_value: dict[str, Any]) -> None:
+        """Store the register with the sample: it is what a power cut leaves us to bill from."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE charging_transaction SET last_meter_wh = ?, last_meter_at = ? WHERE local_id = ?",
+                (energy_wh, timestamp, transaction.local_id),
             )
-        except (NotAccepted, CallFailed) as exc:
-            log.warning("transaction %d: StopTransaction not delivered: %s", transaction.transaction_id, exc)
-            return
-        log.info("transaction %d stopped (%s), meterStop %d Wh", transaction.transaction_id, reason, meter_stop)
+            self._queue.push(
+                conn,
+                transaction.local_id,
+                METER_VALUES,
+                {"connector_id": transaction.connector, "meter_value": [meter_value]},
+            )
+        transaction.last_meter_wh, transaction.last_meter_at = energy_wh, timestamp
+        self._queue.wake()
+
+    def end(self, transaction: Transaction, meter_stop: int, timestamp: str, reason: Reason, id_tag: str | None) -> None:
+        payload: dict[str, Any] = {"meter_stop": meter_stop, "timestamp": timestamp, "reason": reason.value}
+        if id_tag is not None:
+            payload["id_tag"] = id_tag
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE charging_transaction SET meter_stop = ?, stopped_at = ?, stop_reason = ?, last_meter_wh = ?, "
+                "last_meter_at = ? WHERE local_id = ?",
+                (meter_stop, timestamp, reason.value, meter_stop, timestamp, transaction.local_id),
+            )
+            self._queue.push(conn, transaction.local_id, STOP, payload)
+        self._queue.wake()
+        log.info(
+            "connector %d: transaction (local %d) stopped (%s), meterStop %d Wh",
+            transaction.connector,
+            transaction.local_id,
+            reason.value,
+            meter_stop,
+        )
+
+    def interrupted(self) -> list[Transaction]:
+        """Transactions a crash or power cut left running, oldest first."""
+        rows = self._db.query(f"SELECT {_COLUMNS} FROM charging_transaction WHERE stopped_at IS NULL ORDER BY local_id")
+        return [Transaction(*row) for row in rows]
+
+    def close_after_power_loss(self, transaction: Transaction) -> None:
+        """Stop with the last reading we stored, at the time it was taken (EVerest does the same)."""
+        meter_stop = transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
+        timestamp = transaction.last_meter_at or transaction.started_at
+        self.end(transaction, meter_stop, timestamp, Reason.power_loss, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import os
 import re
@@ -58,10 +60,11 @@ async def test_plug_swipe_suspend_swipe_unplug_is_a_whole_session(csms: Csms, ma
     await ok(daemon, "plug", "1")
     await reaches(csms, 1, "Preparing")
     await ok(daemon, "ev", "1", "charge")
-    assert "4242 started" in (await ok(daemon, "swipe", "TAG1")).out
+    assert "transaction started" in (await ok(daemon, "swipe", "TAG1")).out
     await reaches(csms, 1, "Charging")
     assert csms.calls("Authorize") == [{"idTag": "TAG1"}]
-    start = csms.calls("StartTransaction")[0]
+    start = (await csms.wait_for("StartTransaction")).payload
+    await asyncio.sleep(0.3)  # the answer's transactionId reaches the connector
     assert csms.received("Authorize")[0].at < csms.received("StartTransaction")[0].at
     assert (start["connectorId"], start["idTag"]) == (1, "TAG1")
     assert isinstance(start["meterStart"], int) and start["timestamp"]

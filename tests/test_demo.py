@@ -19,8 +19,7 @@ def test_demo_prints_a_complete_session() -> None:
         "BootNotification from WEG",
         "StatusNotification connector 1: Preparing",
         "Authorize DEMO-CARD-01",
-        "StartTransaction connector 1",
-        "StatusNotification connector 1: Charging",
+        "StartTransaction connector 1",  # Charging may be reported just before or after it
         "MeterValues connector 1: Energy.Active.Import.Register",
         "StopTransaction meterStop",
         "StatusNotification connector 1: Available",
@@ -30,5 +29,6 @@ def test_demo_prints_a_complete_session() -> None:
     for step in steps:  # each step after the previous one
         position = out.find(step, position)
         assert position >= 0, f"{step!r} missing or out of order in:\n{out}"
+    assert "StatusNotification connector 1: Charging" in out
     delivered = int(re.search(r"energy delivered:\s+(\d+) Wh", out).group(1))
     assert delivered > 0

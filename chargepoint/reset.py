@@ -1,0 +1,53 @@
+"""Reset.req (§5.14): stop what runs, tell the CSMS, then restart the station.
+
+Transactions end with reason SoftReset or HardReset; their StopTransaction sits in the durable
+queue, so it is delivered before the restart when the link allows and after it otherwise.
+The restart itself belongs to the process owner (cli): Soft re-executes the program, Hard
+leaves with a distinct exit status for the service manager, or runs the board's reboot command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Reason, ResetStatus, ResetType
+
+from chargepoint.charging import Connector
+from chargepoint.transaction_queue import TransactionQueue
+
+log = logging.getLogger(__name__)
+
+FLUSH_WAIT = 5.0  # seconds the queue gets to deliver StopTransactions before restarting
+
+
+class ResetService:
+    def __init__(
+        self, connectors: Sequence[Connector], queue: TransactionQueue, restart: Callable[[ResetType], None]
+    ) -> None:
+        self._connectors = connectors
+        self._queue = queue
+        self._restart = restart
+        self._resetting = False
+        self._task: asyncio.Task[None] | None = None
+
+    def reset(self, type: str) -> call_result.Reset:
+        if self._resetting:
+            return call_result.Reset(status=ResetStatus.rejected)
+        self._resetting = True
+        self._task = asyncio.get_running_loop().create_task(self._perform(ResetType(type)))
+        return call_result.Reset(status=ResetStatus.accepted)
+
+    async def _perform(self, kind: ResetType) -> None:
+        await asyncio.sleep(0.2)  # the Reset.conf leaves first
+        reason = Reason.soft_reset if kind == ResetType.soft else Reason.hard_reset
+        for connector in self._connectors:
+            await connector.stop(reason)
+        deadline = time.monotonic() + FLUSH_WAIT
+        while len(self._queue) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        log.warning("%s reset: restarting (%d transaction messages still queued)", kind.value, len(self._queue))
+        self._restart(kind)

@@ -1,0 +1,21 @@
+"""RFID card UIDs as the idTags a Wallbox sends.
+
+The Wallbox guide: "O UID Mifare deve ser introduzido na lista segura de autorização do sistema
+central como 'little-endian' e sem separadores" and "o RFID UID é lido por ordem crescente,
+hexadecimal, sem separadores". The UID bytes, in the order the card sends them (UID0 first,
+ISO/IEC 14443-3 anticollision), are read as one little-endian number: UID0 is the least
+significant byte, so it is written last. 04 A2 1B 3C becomes "3C1BA204".
+"""
+
+from __future__ import annotations
+
+# ISO/IEC 14443-3 single, double and triple size UIDs. Ten bytes are twenty hex digits, exactly
+# what an IdToken (CiString20) holds.
+UID_SIZES = (4, 7, 10)
+
+
+def id_tag_from_uid(uid: bytes) -> str:
+    """The idTag for a card UID given in the card's own byte order: uppercase hex, no separators."""
+    if len(uid) not in UID_SIZES:
+        raise ValueError(f"an RFID UID has 4, 7 or 10 bytes, not {len(uid)}")
+    return uid[::-1].hex().upper()
