@@ -157,6 +157,19 @@ class Connector:
         """Where a connector goes when nobody uses it: Unavailable once set Inoperative."""
         return S.unavailable if self.inoperative else S.available
 
+    async def after_restart(self, resume_for: str | None) -> None:
+        """A cable still in after a restart: resume for `resume_for` without asking again, or wait
+        for identification within ConnectionTimeOut like any fresh plug-in."""
+        async with self._lock:
+            if self.status.status != S.preparing:
+                return
+            id_tag = resume_for or self._authorizer.free_vend_id_tag()
+            if id_tag is not None:
+                log.info("connector %d: cable in at start; charging for %s", self.id, id_tag)
+                await self._start(id_tag)
+            else:
+                await self._enter_preparing()
+
     # Identification ----------------------------------------------------------------------
 
     async def present(self, id_tag: str) -> str:

@@ -29,13 +29,14 @@ from chargepoint.security import security_profile_rule
 from chargepoint.session import LinkConfig, Session
 from chargepoint.settings import Settings
 from chargepoint.status_reports import StatusReporter
-from chargepoint.store import AvailabilityTable, Database, KeyTable
+from chargepoint.store import AvailabilityTable, Database, KeyTable, StateTable
 from chargepoint.remote import RemoteControl
 from chargepoint.reset import ResetService
 from chargepoint.smart_charging import ChargingProfiles
 from chargepoint.transaction_queue import START, TransactionQueue
 from chargepoint.transactions import Transactions
 from configkeys import Configuration, boot_notification_fields, catalogue_for, get_profile
+from drivers.evse import PilotState
 from drivers.simulated import SimulatedEvse, SimulatedMeter
 
 log = logging.getLogger(__name__)
@@ -96,10 +97,11 @@ class Station:
         self.transactions = Transactions(self.db, self.queue)
         sampler = TransactionSampler(self.transactions, self.config, self.clock)
         self.connectors: list[Connector] = []
+        state = StateTable(self.db)
         for number in range(1, settings.connector_count + 1):
-            evse = SimulatedEvse(settings.ev_power_w, tethered=not model.has_lock)
+            evse = self._simulated_evse(number, state)
             meter = MeterWatch(SimulatedMeter(lambda evse=evse: evse.power_w))
-            status = self._status(number, stored)
+            status = self._status(number, stored, evse.pilot in (PilotState.B, PilotState.C))
             self.connectors.append(
                 Connector(
                     status,
@@ -132,9 +134,22 @@ class Station:
         bench = BenchCommands(self.session, self.queue, self.config, self.station_status, self.connectors)
         self.control = ControlServer(settings.control_socket, bench.handlers())
 
-    def _status(self, number: int, availability: dict[int, str]) -> ConnectorStatus:
-        inoperative = availability.get(number) == "Inoperative"
-        initial = ChargePointStatus.unavailable if inoperative else ChargePointStatus.available
+    def _simulated_evse(self, number: int, state: StateTable) -> SimulatedEvse:
+        """The bench's EV and cable, where they were when the station stopped."""
+        name = f"simulated-pilot-{number}"
+        evse = SimulatedEvse(
+            self.settings.ev_power_w,
+            tethered=not self.settings.station_model.has_lock,
+            pilot=PilotState(state.get(name) or PilotState.A),
+        )
+        evse.on_pilot_change(lambda pilot: state.set(name, pilot.value))
+        return evse
+
+    def _status(self, number: int, availability: dict[int, str], plugged: bool = False) -> ConnectorStatus:
+        if availability.get(number) == "Inoperative":
+            initial = ChargePointStatus.unavailable
+        else:
+            initial = ChargePointStatus.preparing if plugged else ChargePointStatus.available
         self.reporter.start_at(number, initial)
         return ConnectorStatus(number, initial, self.reporter)
 
@@ -163,7 +178,9 @@ class Station:
             self.restart.set_result(kind)
 
     def _recover_after_power_loss(self) -> None:
-        """Transactions a crash left open end with reason PowerLoss and their last stored reading."""
+        """Transactions a crash left open end with reason PowerLoss and their last stored reading;
+        each connector then picks up where its cable is (WEMOB §4.4.5 AllowChargeAfterBrownOut)."""
+        resumed: dict[int, str] = {}
         for transaction in self.transactions.interrupted():
             log.warning(
                 "connector %d: transaction (local %d) was interrupted; stopping it as PowerLoss",
@@ -171,6 +188,10 @@ class Station:
                 transaction.local_id,
             )
             self.transactions.close_after_power_loss(transaction)
+            resumed[transaction.connector] = transaction.id_tag
+        brown_out = self.config.has("AllowChargeAfterBrownOut") and self.config.boolean("AllowChargeAfterBrownOut")
+        for connector in self.connectors:
+            connector.spawn(connector.after_restart(resumed.get(connector.id) if brown_out else None))
 
     async def run(self) -> ResetType | None:
         """Serve until cancelled (None) or until a Reset asks for a restart (its type)."""

@@ -145,3 +145,22 @@ class AvailabilityTable:
                 "ON CONFLICT(connector) DO UPDATE SET availability = excluded.availability",
                 (connector, availability),
             )
+
+
+class StateTable:
+    """Small named facts the station must find again after a restart."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get(self, name: str) -> str | None:
+        rows = self._db.query("SELECT value FROM station_state WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def set(self, name: str, value: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO station_state (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )

@@ -19,11 +19,11 @@ class SimulatedEvse:
     phases, and only while it asks for energy (pilot C) and the contactor is closed.
     """
 
-    def __init__(self, ev_power_w: float, tethered: bool, phases: int = 3) -> None:
+    def __init__(self, ev_power_w: float, tethered: bool, pilot: PilotState = PilotState.A, phases: int = 3) -> None:
         self.ev_power_w = ev_power_w
         self._tethered = tethered
         self._phases = phases
-        self._pilot = PilotState.A
+        self._pilot = pilot  # a real pilot is read from the board at start; the simulation remembers it
         self._contactor = False
         self._offered = 0.0
         self.locked = False
