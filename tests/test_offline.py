@@ -22,16 +22,22 @@ async def go_offline(make_daemon, **settings) -> tuple[Daemon, int, Csms]:
     return daemon, port, first
 
 
-async def test_brown_out_resumes_for_the_same_id_tag_when_allowed(csms, make_daemon) -> None:
-    daemon = make_daemon(csms, profile="wemob")
-    await booted(csms, daemon)
-    await configure(csms, AllowChargeAfterBrownOut="true")
+async def charge_then_lose_power(csms: Csms, daemon: Daemon) -> int:
+    """TAG1 charging, then SIGKILL and a restart; returns the frame index of the restart."""
     for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
         await cli_ok(daemon, *args)
     await csms.wait_for("StartTransaction", timeout=5)
     daemon.kill()
     mark = len(csms.frames)
     daemon.start()
+    return mark
+
+
+async def test_brown_out_resumes_for_the_same_id_tag_when_allowed(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wemob")
+    await booted(csms, daemon)
+    await configure(csms, AllowChargeAfterBrownOut="true")
+    mark = await charge_then_lose_power(csms, daemon)
     stop = await csms.wait_for("StopTransaction", timeout=20, after=mark)
     assert stop.payload["reason"] == "PowerLoss"
     restart = await csms.wait_for("StartTransaction", timeout=10, after=mark)
@@ -42,12 +48,7 @@ async def test_brown_out_resumes_for_the_same_id_tag_when_allowed(csms, make_dae
 async def test_brown_out_asks_for_identification_again_by_default(csms, make_daemon) -> None:
     daemon = make_daemon(csms, profile="wemob")
     await booted(csms, daemon)
-    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
-        await cli_ok(daemon, *args)
-    await csms.wait_for("StartTransaction", timeout=5)
-    daemon.kill()
-    mark = len(csms.frames)
-    daemon.start()
+    mark = await charge_then_lose_power(csms, daemon)
     await csms.wait_for("StopTransaction", lambda p: p["reason"] == "PowerLoss", timeout=20, after=mark)
     await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1 and p["status"] == "Preparing",
                         timeout=10, after=mark)
