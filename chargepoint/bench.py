@@ -127,7 +127,10 @@ class BenchCommands:
         return self._connectors[number - 1]
 
     def _pick_for(self, id_tag: str) -> Connector:
-        """The connector a reader shared by all connectors would act on."""
+        """The connector a reader shared by all connectors would act on; the connector then
+        decides whether the idTag may start or stop there."""
+        if len(self._connectors) == 1:
+            return self._connectors[0]
         for connector in self._connectors:
             if connector.transaction is not None and connector.transaction.id_tag == id_tag:
                 return connector
@@ -135,6 +138,9 @@ class BenchCommands:
             for connector in self._connectors:
                 if connector.status.status == wanted and connector.transaction is None:
                     return connector
+        charging = [c for c in self._connectors if c.transaction is not None]
+        if len(charging) == 1:
+            return charging[0]  # perhaps a card of the same group as the owner's
         raise CommandError("no connector can take an idTag now; name one with --connector")
 
 
