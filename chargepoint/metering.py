@@ -28,7 +28,8 @@ DEFAULT_MEASURAND = Measurand.energy_active_import_register
 
 # Measurands the meter interface provides today, as (unit, value from a reading).
 _MEASURANDS: dict[str, tuple[UnitOfMeasure, Callable[[MeterReading], float]]] = {
-    Measurand.energy_active_import_register: (UnitOfMeasure.wh, lambda r: r.energy_wh),
+    # Whole Wh, as meterStart/meterStop carry it: a rounded-up sample must never exceed meterStop.
+    Measurand.energy_active_import_register: (UnitOfMeasure.wh, lambda r: float(energy_wh(r))),
     Measurand.power_active_import: (UnitOfMeasure.w, lambda r: r.power_w),
 }
 
