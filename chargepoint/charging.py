@@ -23,7 +23,7 @@ from ocpp.v16.enums import (
     UnlockStatus,
 )
 
-from chargepoint.authorization import Authorizer
+from chargepoint.authorization import Authorizer, same_id_token
 from chargepoint.clock import Clock
 from chargepoint.connector import ConnectorStatus
 from chargepoint.metering import MeterWatch, TransactionSampler, energy_wh
@@ -73,6 +73,8 @@ class Connector:
         self.inoperative = not operative  # ChangeAvailability; may be pending until a transaction ends
         self.transaction: Transaction | None = None
         self.authorized_id_tag: str | None = None
+        self._authorized_parent: str | None = None
+        self._station_suspended = False  # energy stopped by the station (invalid idTag, energy cap)
         self.held_for: str | None = None  # cable kept locked after DeAuthorized, until its owner returns
         self._energy_cap: float | None = None  # MaxEnergyOnInvalidId after an invalid StartTransaction answer
         self._sampling: asyncio.Task[None] | None = None
@@ -91,10 +93,11 @@ class Connector:
         """Free for a new session: no transaction and not out of service."""
         return self.transaction is None and self.status.status in (S.available, S.preparing)
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -115,7 +118,7 @@ class Connector:
                 await self._unplugged()
                 return
             if self.transaction is not None:
-                if self.status.status != S.suspended_evse:
+                if not self._station_suspended and self.status.status != S.suspended_evse:
                     self.evse.set_contactor(True)  # the EV may have come back after an EV-side disconnect
                     await self.status.move_to(self._charging_status())
                 return
@@ -135,7 +138,7 @@ class Connector:
             self.authorized_id_tag = None
             self.status.return_after_fault(S.available)
         elif self.transaction is not None:
-            self.status.return_after_fault(self._charging_status())
+            self.status.return_after_fault(S.suspended_evse if self._station_suspended else self._charging_status())
         else:
             self.status.return_after_fault(S.preparing)
 
@@ -146,7 +149,8 @@ class Connector:
             await self.status.move_to(S.suspended_ev, info="EV side disconnected")
             return
         if self.transaction is not None:
-            await self._stop(Reason.ev_disconnected, None, info="EV side disconnected")
+            keep = not self._config.boolean("UnlockConnectorOnEVSideDisconnect")
+            await self._stop(Reason.ev_disconnected, None, info="EV side disconnected", keep_locked=keep)
         if self._config.boolean("UnlockConnectorOnEVSideDisconnect"):
             self.evse.set_lock(False)
         self.authorized_id_tag = self.held_for = None
@@ -173,38 +177,53 @@ class Connector:
     # Identification ----------------------------------------------------------------------
 
     async def present(self, id_tag: str) -> str:
-        """An idTag at the reader; returns what the station would show the driver."""
+        """An idTag at the reader; returns what the station would show the driver.
+
+        Asking the CSMS happens outside the connector's lock: the library reads the answer only
+        after the handler of any CSMS request in between has returned, and those take the lock.
+        """
         async with self._lock:
-            if self.status.faulted or self.status.status == S.unavailable:
-                raise ConnectorBusy(f"connector {self.id} is {self.status.status}")
-            if self.transaction is not None:
-                return await self._present_during_transaction(id_tag)
-            if self.status.status == S.finishing:
-                if id_tag == self.held_for:
-                    self.held_for = None
-                    self.evse.set_lock(False)
-                    return f"{id_tag}: cable unlocked"
-                raise ConnectorBusy(f"connector {self.id} is Finishing: unplug first")
-            if id_tag == self.authorized_id_tag and not self.plugged:
-                # A second presentation before the cable arrived ends the intended usage (§4.9 B1).
-                await self._cancel_preparing()
-                return f"{id_tag}: session cancelled"
-            verdict = await self._authorizer.authorize(id_tag)
-            if verdict.status != AuthorizationStatus.accepted:
-                return f"{id_tag} refused ({verdict.status})"
-            return await self.authorized(id_tag)
+            owner = self.transaction
+            if owner is None:
+                local_answer = await self._present_locally(id_tag)
+                if local_answer is not None:
+                    return local_answer
+        if owner is not None:
+            if not await self._authorizer.may_stop(owner.id_tag, owner.parent_id_tag, id_tag):
+                raise ConnectorBusy(f"connector {self.id} is charging for another idTag")
+            async with self._lock:
+                if self.transaction is not owner:
+                    return f"{id_tag}: the transaction had already ended"
+                await self._stop(Reason.local, id_tag)
+                return f"transaction stopped by {id_tag}"
+        verdict = await self._authorizer.authorize(id_tag)
+        if verdict.status != AuthorizationStatus.accepted:
+            return f"{id_tag} refused ({verdict.status})"
+        async with self._lock:
+            if not self.idle:
+                return f"{id_tag} accepted, but connector {self.id} is now {self.status.status}"
+            return await self.authorized(id_tag, verdict.parent_id_tag)
 
-    async def _present_during_transaction(self, id_tag: str) -> str:
-        assert self.transaction is not None
-        owner = self.transaction
-        if not await self._authorizer.may_stop(owner.id_tag, None, id_tag):
-            raise ConnectorBusy(f"connector {self.id} is charging for another idTag")
-        await self._stop(Reason.local, id_tag)
-        return f"transaction stopped by {id_tag}"
+    async def _present_locally(self, id_tag: str) -> str | None:
+        """What needs no authorization; None when the idTag must be authorized."""
+        if self.status.faulted or self.status.status == S.unavailable:
+            raise ConnectorBusy(f"connector {self.id} is {self.status.status}")
+        if self.status.status == S.finishing:
+            if self.held_for is not None and same_id_token(id_tag, self.held_for):
+                self.held_for = None
+                self.evse.set_lock(False)
+                return f"{id_tag}: cable unlocked"
+            raise ConnectorBusy(f"connector {self.id} is Finishing: unplug first")
+        if self.authorized_id_tag is not None and same_id_token(id_tag, self.authorized_id_tag) and not self.plugged:
+            # A second presentation before the cable arrived ends the intended usage (§4.9 B1).
+            await self._cancel_preparing()
+            return f"{id_tag}: session cancelled"
+        return None
 
-    async def authorized(self, id_tag: str) -> str:
+    async def authorized(self, id_tag: str, parent_id_tag: str | None = None) -> str:
         """An accepted idTag (local card or remote start): start now if the cable is in."""
         self.authorized_id_tag = id_tag
+        self._authorized_parent = parent_id_tag
         if not self.plugged:
             await self._enter_preparing()
             return f"{id_tag} accepted: plug in the cable"
@@ -222,10 +241,12 @@ class Connector:
         async with self._lock:
             if self.status.status == S.preparing and self.transaction is None:
                 log.info("connector %d: ConnectionTimeOut passed without a transaction", self.id)
-                self._preparing_timeout = None
                 await self._cancel_preparing()
 
     async def _cancel_preparing(self) -> None:
+        if self._preparing_timeout is not None and self._preparing_timeout is not asyncio.current_task():
+            self._preparing_timeout.cancel()
+        self._preparing_timeout = None
         self.authorized_id_tag = None
         # Errata 3.20 (B6): with several connectors on one reader a cable left in goes to
         # Finishing, so the next card cannot start on it by accident.
@@ -246,11 +267,14 @@ class Connector:
             return "transaction not started: the socket lock failed"
         reading = await self.meter.read()
         self.transaction = self._transactions.begin(self.id, id_tag, energy_wh(reading), self._clock.timestamp())
+        self.transaction.parent_id_tag = self._authorized_parent
+        self._authorized_parent = None
         self._energy_cap = None
+        self._station_suspended = False
         self.evse.set_offered_current(self._max_current)
         self.evse.set_contactor(True)
         await self.status.move_to(self._charging_status())
-        self._sampling = asyncio.get_running_loop().create_task(self._sampler.run(self.transaction, self.meter))
+        self._sampling = self.spawn(self._sampler.run(self.transaction, self.meter))
         return "transaction started"
 
     async def stop(self, reason: Reason, id_tag: str | None = None) -> None:
@@ -261,21 +285,31 @@ class Connector:
 
     async def _stop(self, reason: Reason, id_tag: str | None, info: str | None = None, keep_locked: bool = False) -> None:
         assert self.transaction is not None
+        self.evse.set_contactor(False)
+        self.evse.set_offered_current(0)
+        meter_stop = await self._final_reading(self.transaction)
         transaction, self.transaction = self.transaction, None
         if self._sampling is not None:
             self._sampling.cancel()
-        self.evse.set_contactor(False)
-        self.evse.set_offered_current(0)
-        reading = await self.meter.read()
-        self._transactions.end(transaction, energy_wh(reading), self._clock.timestamp(), reason, id_tag)
+        self._transactions.end(transaction, meter_stop, self._clock.timestamp(), reason, id_tag)
         if self.plugged:
             await self.status.move_to(S.finishing, info=info)
         else:
             await self.status.move_to(self._resting_status(), info=info)
-        if keep_locked and self.plugged:
-            self.held_for = transaction.id_tag
-        else:
+        if not keep_locked:
             self.evse.set_lock(False)
+        elif self.plugged:
+            self.held_for = transaction.id_tag
+
+    async def _final_reading(self, transaction: Transaction) -> int:
+        """meterStop from the meter, or the last reading we have when it does not answer."""
+        try:
+            return energy_wh(await self.meter.read())
+        except Exception as exc:
+            log.error("connector %d: meter unreadable at stop (%r); using the last reading", self.id, exc)
+            if self.meter.latest is not None:
+                return energy_wh(self.meter.latest)
+            return transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
 
     async def start_answered(self, local_id: int, transaction_id: int, id_tag_info: dict[str, Any]) -> None:
         """The CSMS's verdict on a transaction already running (§5.16, StopTransactionOnInvalidId)."""
@@ -284,7 +318,7 @@ class Connector:
             if transaction is None or transaction.local_id != local_id:
                 return  # already over; the StopTransaction carries the id from the database
             transaction.transaction_id = transaction_id
-            self._authorizer.record(transaction.id_tag, id_tag_info)
+            transaction.parent_id_tag = id_tag_info.get("parent_id_tag") or transaction.parent_id_tag
             status = id_tag_info.get("status")
             if status == AuthorizationStatus.accepted:
                 return
@@ -308,6 +342,7 @@ class Connector:
                 await self._suspend_by_station(info)
 
     async def _suspend_by_station(self, info: str) -> None:
+        self._station_suspended = True
         self.evse.set_offered_current(0)
         self.evse.set_contactor(False)
         await self.status.move_to(S.suspended_evse, info=info)
@@ -341,7 +376,10 @@ class Connector:
             elif self.status.status in (S.available, S.unavailable, S.preparing):
                 if self.status.status == S.preparing and not operative:
                     await self._cancel_preparing()  # §4.9 has no Preparing -> Unavailable
-                await self.status.move_to(self._idle_status())
+                if self._idle_status() == S.preparing:
+                    await self._enter_preparing()
+                else:
+                    await self.status.move_to(self._idle_status())
             return AvailabilityStatus.accepted
 
     def _idle_status(self) -> ChargePointStatus:
@@ -382,5 +420,5 @@ class Connector:
                 await self.status.move_to(self._charging_status())
             elif self.status.error_code != ChargePointErrorCode.no_error:
                 await self.status.warn(ChargePointErrorCode.no_error)
-            if self.transaction is not None and not self.status.faulted:
+            if self.transaction is not None and not self.status.faulted and not self._station_suspended:
                 self.evse.set_contactor(True)

@@ -21,7 +21,7 @@ from chargepoint.settings import Settings, SettingsError, load_settings
 from chargepoint.store import SchemaTooNew
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_HARD_RESET = 10  # systemd/chargepoint.service restarts the station on it
+EXIT_HARD_RESET = 10  # Hard reset: the service manager (Restart=always) starts the station again
 
 
 class _Parser(argparse.ArgumentParser):

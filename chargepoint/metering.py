@@ -91,7 +91,11 @@ class TransactionSampler:
         try:
             while True:
                 await self._wait_interval(wakeup)
-                reading = await watch.read()
+                try:
+                    reading = await watch.read()
+                except Exception as exc:  # one failed read costs one sample, not the rest
+                    log.error("connector %d: no sample, meter read failed: %r", transaction.connector, exc)
+                    continue
                 timestamp = self._clock.timestamp()
                 sample = self.meter_value(reading, ReadingContext.sample_periodic, timestamp)
                 self._transactions.sample(transaction, energy_wh(reading), timestamp, remove_nones(asdict(sample)))

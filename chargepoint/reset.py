@@ -44,10 +44,13 @@ class ResetService:
     async def _perform(self, kind: ResetType) -> None:
         await asyncio.sleep(0.2)  # the Reset.conf leaves first
         reason = Reason.soft_reset if kind == ResetType.soft else Reason.hard_reset
-        for connector in self._connectors:
-            await connector.stop(reason)
-        deadline = time.monotonic() + FLUSH_WAIT
-        while len(self._queue) and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        log.warning("%s reset: restarting (%d transaction messages still queued)", kind.value, len(self._queue))
-        self._restart(kind)
+        try:
+            for connector in self._connectors:
+                await connector.stop(reason)
+            deadline = time.monotonic() + FLUSH_WAIT
+            while len(self._queue) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+        finally:
+            # Restart even if stopping failed: whatever is open ends as PowerLoss after it.
+            log.warning("%s reset: restarting (%d transaction messages still queued)", kind.value, len(self._queue))
+            self._restart(kind)

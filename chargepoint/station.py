@@ -167,10 +167,17 @@ class Station:
         self.connectors[0].spawn(self.station_status.warn(ChargePointErrorCode.local_list_conflict, info))
 
     def _transaction_answer(self, action: str, local_id: int, answer: Any) -> None:
+        """Start and Stop answers feed the cache (§3.5.1); a Start answer also reaches its connector."""
+        id_tag_info = getattr(answer, "id_tag_info", None)
+        id_tag = self.transactions.id_tag_of(local_id)
+        if id_tag_info and id_tag is not None:
+            self.authorizer.record(id_tag, id_tag_info)
         if action != START:
             return
         for connector in self.connectors:
-            if connector.transaction is not None and connector.transaction.local_id == local_id:
+            running = connector.transaction
+            if running is not None and running.local_id == local_id:
+                running.transaction_id = answer.transaction_id  # at once: a RemoteStop may follow
                 connector.spawn(connector.start_answered(local_id, answer.transaction_id, answer.id_tag_info))
 
     def _request_restart(self, kind: ResetType) -> None:

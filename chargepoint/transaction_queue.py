@@ -80,7 +80,9 @@ class TransactionQueue:
             if head is None:
                 await self._sleep(None)
                 continue
-            delay = head.not_before - time.time()
+            # Capped by the longest wait the message can owe, in case the clock stepped backwards.
+            owed = self._config.integer("TransactionMessageRetryInterval") * head.attempts
+            delay = min(head.not_before - time.time(), owed)
             if delay > 0:
                 await self._sleep(delay)
                 continue
@@ -109,6 +111,9 @@ class TransactionQueue:
             return  # the link went down: sent again once it is back, at no cost in attempts
         except CallFailed as exc:
             self._failed(message, str(exc))
+            return
+        except Exception as exc:  # a stored payload the library refuses must not stop the queue
+            self._failed(message, repr(exc))
             return
         with self._db.transaction() as conn:
             if message.action == START:

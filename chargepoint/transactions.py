@@ -31,6 +31,7 @@ class Transaction:
     transaction_id: int | None = None
     last_meter_wh: int | None = None
     last_meter_at: str | None = None
+    parent_id_tag: str | None = None  # who else may stop it (§3.10); known from the idTagInfo
 
 
 class Transactions:
@@ -92,6 +93,10 @@ class Transactions:
             reason.value,
             meter_stop,
         )
+
+    def id_tag_of(self, local_id: int) -> str | None:
+        rows = self._db.query("SELECT id_tag FROM charging_transaction WHERE local_id = ?", (local_id,))
+        return str(rows[0][0]) if rows else None
 
     def interrupted(self) -> list[Transaction]:
         """Transactions a crash or power cut left running, oldest first."""
