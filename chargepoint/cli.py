@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from ocpp.v16.enums import ResetType
 
 from chargepoint.control import DaemonNotRunning, NoAnswer, send_command
+from chargepoint.rfid import id_tag_from_uid, parse_uid
 from chargepoint.settings import Settings, SettingsError, load_settings
 from chargepoint.store import SchemaTooNew
 
@@ -56,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=f"bench: {text} on connector N")
         sub.add_argument("connector", type=int, metavar="N")
     swipe = commands.add_parser("swipe", parents=[common], help="bench: an idTag presented at the reader")
-    swipe.add_argument("id_tag", metavar="IDTAG")
+    card = swipe.add_mutually_exclusive_group(required=True)
+    card.add_argument("id_tag", metavar="IDTAG", nargs="?")
+    card.add_argument("--uid", metavar="HEX", help="a card UID as read (e.g. 04:A2:1B:3C), sent the Wallbox way")
     swipe.add_argument("--connector", type=int, metavar="N")
     ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses")
     ev.add_argument("connector", type=int, metavar="N")
@@ -198,7 +201,12 @@ def _config_offline(settings: Settings, request: dict[str, Any]) -> dict[str, An
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
     request: dict[str, Any] = {"command": args.command}
     if args.command == "swipe":
-        request.update(id_tag=args.id_tag, connector=args.connector)
+        try:
+            id_tag = args.id_tag or id_tag_from_uid(parse_uid(args.uid))
+        except ValueError as exc:
+            print(f"chargepoint: --uid: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        request.update(id_tag=id_tag, connector=args.connector)
     elif args.command != "status":
         request["connector"] = args.connector
     if args.command == "ev":

@@ -1,10 +1,9 @@
 """RFID card UIDs as the idTags a Wallbox sends.
 
-The Wallbox guide: "O UID Mifare deve ser introduzido na lista segura de autorização do sistema
-central como 'little-endian' e sem separadores" and "o RFID UID é lido por ordem crescente,
-hexadecimal, sem separadores". The UID bytes, in the order the card sends them (UID0 first,
-ISO/IEC 14443-3 anticollision), are read as one little-endian number: UID0 is the least
-significant byte, so it is written last. 04 A2 1B 3C becomes "3C1BA204".
+The Wallbox OCPP guide asks for the Mifare UID in the CSMS's authorization list as uppercase
+hexadecimal without separators, little-endian. The UID bytes, in the order the card sends them
+(UID0 first, ISO/IEC 14443-3 anticollision), are read as one little-endian number: UID0 is the
+least significant byte, so it is written last. 04 A2 1B 3C becomes "3C1BA204".
 """
 
 from __future__ import annotations
@@ -12,6 +11,15 @@ from __future__ import annotations
 # ISO/IEC 14443-3 single, double and triple size UIDs. Ten bytes are twenty hex digits, exactly
 # what an IdToken (CiString20) holds.
 UID_SIZES = (4, 7, 10)
+
+
+def parse_uid(text: str) -> bytes:
+    """A UID as a technician types it: hex bytes, optionally separated by ':', '-' or spaces."""
+    digits = "".join(ch for ch in text if ch not in ": -")
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a hexadecimal UID") from None
 
 
 def id_tag_from_uid(uid: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chargepoint.rfid import id_tag_from_uid
+from tests.conftest import booted
 
 
 @pytest.mark.parametrize(
@@ -25,3 +26,14 @@ def test_a_uid_becomes_its_little_endian_hex(uid: bytes, id_tag: str) -> None:
 def test_a_uid_of_a_size_no_card_has_is_refused(size: int) -> None:
     with pytest.raises(ValueError, match="4, 7 or 10 bytes"):
         id_tag_from_uid(bytes(size))
+
+
+async def test_swipe_by_uid_sends_the_wallbox_id_tag(csms, make_daemon) -> None:
+    """The bench reader takes a UID as read from the card; the CSMS sees the little-endian idTag."""
+    daemon = make_daemon(csms, profile="wallbox")
+    await booted(csms, daemon)
+    result = await daemon.cli("swipe", "--uid", "04:a2:1b:3c")
+    assert result.code == 0, result.err
+    assert (await csms.wait_for("Authorize", timeout=5)).payload == {"idTag": "3C1BA204"}
+    bad = await daemon.cli("swipe", "--uid", "04:zz")
+    assert bad.code == 2 and "--uid" in bad.err and len(bad.err.strip().splitlines()) == 1
