@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
 
 from chargepoint.charging import Connector, ConnectorBusy
 from chargepoint.connector import ConnectorStatus
@@ -48,6 +48,7 @@ class BenchCommands:
             "ev": self.ev,
             "fault": self.fault,
             "lock": self.lock,
+            "estop": self.emergency_stop,
         }
 
     async def status(self, request: Request) -> Reply:
@@ -83,6 +84,13 @@ class BenchCommands:
         else:
             raise CommandError("ev action must be 'charge' or 'suspend'")
         return {"message": f"connector {request['connector']}: EV asks to {action}"}
+
+    async def emergency_stop(self, request: Request) -> Reply:
+        """Bench: the emergency button; every running transaction ends with reason EmergencyStop."""
+        stopped = [c.id for c in self._connectors if c.transaction is not None]
+        for connector in self._connectors:
+            await connector.stop(Reason.emergency_stop)
+        return {"message": f"emergency stop: transactions stopped on connectors {stopped or 'none'}"}
 
     async def lock(self, request: Request) -> Reply:
         """Bench: make the socket lock stick (jam) or work again (free), to test lock failures."""

@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses")
     ev.add_argument("connector", type=int, metavar="N")
     ev.add_argument("action", choices=("charge", "suspend"))
+    commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button")
     lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
     lock.add_argument("connector", type=int, metavar="N")
     lock.add_argument("state", choices=("jam", "free"))
@@ -207,7 +208,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
             print(f"chargepoint: --uid: {exc}", file=sys.stderr)
             return EXIT_USAGE
         request.update(id_tag=id_tag, connector=args.connector)
-    elif args.command != "status":
+    elif args.command not in ("status", "estop"):
         request["connector"] = args.connector
     if args.command == "ev":
         request["action"] = args.action

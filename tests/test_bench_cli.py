@@ -229,3 +229,11 @@ async def test_the_control_socket_is_for_the_station_user_only(csms: Csms, make_
     await booted(csms, daemon)
     mode = os.stat(daemon.data_dir / "control.sock").st_mode
     assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+
+
+async def test_emergency_stop_ends_the_transaction_with_reason_emergency_stop(csms: Csms, make_daemon) -> None:
+    daemon = await charging(csms, make_daemon)
+    assert "connectors [1]" in (await ok(daemon, "estop")).out
+    stop = (await csms.wait_for("StopTransaction")).payload
+    assert stop["reason"] == "EmergencyStop" and "idTag" not in stop
+    await reaches(csms, 1, "Finishing")
