@@ -1,7 +1,8 @@
 """The energy meter behind one connector.
 
 Energy is the billing truth, so a reading carries the time it was taken: a value reused while
-the meter is unreachable keeps its own timestamp rather than pretending to be fresh.
+the meter is unreachable keeps its own timestamp rather than pretending to be fresh. Optional
+figures are None when the meter model cannot give them.
 """
 
 from __future__ import annotations
@@ -10,15 +11,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+Phases = tuple[float, float, float]  # L1, L2, L3
+
+
+class MeterError(Exception):
+    """The meter gave no usable reading: no answer, a Modbus exception, or a value that
+    cannot be true (NaN, an invalid marker, a register going backwards or jumping)."""
+
 
 @dataclass(frozen=True)
 class MeterReading:
     energy_wh: float
     power_w: float
     taken_at: datetime
+    voltage_v: Phases | None = None  # line to neutral
+    current_a: Phases | None = None
+    phase_power_w: Phases | None = None
+    frequency_hz: float | None = None
+    export_energy_wh: float | None = None
+    power_factor: float | None = None
 
 
 class Meter(Protocol):
-    async def read(self) -> MeterReading: ...
+    async def read(self) -> MeterReading:
+        """A fresh reading, or MeterError."""
+        ...
 
     async def close(self) -> None: ...
