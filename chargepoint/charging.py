@@ -16,6 +16,7 @@ from typing import Any
 
 from ocpp.v16.enums import (
     AuthorizationStatus,
+    ReadingContext,
     AvailabilityStatus,
     ChargePointErrorCode,
     ChargePointStatus,
@@ -83,6 +84,7 @@ class Connector:
         self._lock = asyncio.Lock()
         evse.on_pilot_change(self._pilot_changed)
         meter.on_reading(self._enforce_energy_cap)
+        meter.on_health(self._meter_health)
 
     @property
     def plugged(self) -> bool:
@@ -265,8 +267,12 @@ class Connector:
         if not self.evse.tethered and not self.evse.set_lock(True):
             await self.status.fault(ChargePointErrorCode.connector_lock_failure, "socket lock did not close")
             return "transaction not started: the socket lock failed"
-        reading = await self.meter.read()
-        self.transaction = self._transactions.begin(self.id, id_tag, energy_wh(reading), self._clock.timestamp())
+        reading = await self._reading()
+        if reading is None:
+            self.evse.set_lock(False)
+            return "transaction not started: the meter has never been read"
+        self.transaction = self._transactions.begin(self.id, id_tag, energy_wh(reading), self._stamp(reading))
+        self.transaction.begin_values = self._sampler.values(reading, "StopTxnSampledData", ReadingContext.transaction_begin)
         self.transaction.parent_id_tag = self._authorized_parent
         self._authorized_parent = None
         self._energy_cap = None
@@ -287,11 +293,17 @@ class Connector:
         assert self.transaction is not None
         self.evse.set_contactor(False)
         self.evse.set_offered_current(0)
-        meter_stop = await self._final_reading(self.transaction)
+        reading = await self._reading()
         transaction, self.transaction = self.transaction, None
         if self._sampling is not None:
             self._sampling.cancel()
-        self._transactions.end(transaction, meter_stop, self._clock.timestamp(), reason, id_tag)
+        if reading is None:
+            meter_stop = transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
+            stopped_at, end_values = self._clock.timestamp(), []
+        else:
+            meter_stop, stopped_at = energy_wh(reading), self._stamp(reading)
+            end_values = self._sampler.values(reading, "StopTxnSampledData", ReadingContext.transaction_end)
+        self._transactions.end(transaction, meter_stop, stopped_at, reason, id_tag, end_values)
         if self.plugged:
             await self.status.move_to(S.finishing, info=info)
         else:
@@ -301,15 +313,17 @@ class Connector:
         elif self.plugged:
             self.held_for = transaction.id_tag
 
-    async def _final_reading(self, transaction: Transaction) -> int:
-        """meterStop from the meter, or the last reading we have when it does not answer."""
+    async def _reading(self) -> MeterReading | None:
+        """A fresh reading, else the last good one: meterStart/meterStop must come from a real
+        reading, and a stale one keeps its own time (see _stamp)."""
         try:
-            return energy_wh(await self.meter.read())
+            return await self.meter.read()
         except Exception as exc:
-            log.error("connector %d: meter unreadable at stop (%r); using the last reading", self.id, exc)
-            if self.meter.latest is not None:
-                return energy_wh(self.meter.latest)
-            return transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
+            log.error("connector %d: meter unreadable (%s); using the last good reading", self.id, exc)
+            return self.meter.latest
+
+    def _stamp(self, reading: MeterReading) -> str:
+        return self._sampler.stamp(reading)
 
     async def start_answered(self, local_id: int, transaction_id: int, id_tag_info: dict[str, Any]) -> None:
         """The CSMS's verdict on a transaction already running (§5.16, StopTransactionOnInvalidId)."""
@@ -330,6 +344,15 @@ class Connector:
             self._energy_cap = (self.meter.latest.energy_wh if self.meter.latest else transaction.meter_start) + budget
             if budget <= 0:
                 await self._suspend_by_station("idTag not accepted by the CSMS")
+
+    def _meter_health(self, failure: str | None) -> None:
+        """PowerMeterFailure is a warning: the connector may still charge, but no figure is trusted."""
+        code = ChargePointErrorCode.no_error if failure is None else ChargePointErrorCode.power_meter_failure
+        self.spawn(self._report_meter(code, failure))
+
+    async def _report_meter(self, code: ChargePointErrorCode, info: str | None) -> None:
+        async with self._lock:
+            await self.status.warn(code, info[:50] if info else None)
 
     def _enforce_energy_cap(self, reading: MeterReading) -> None:
         if self._energy_cap is not None and self.transaction is not None and reading.energy_wh >= self._energy_cap:

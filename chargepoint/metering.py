@@ -1,55 +1,108 @@
-"""Meter polling and transaction MeterValues (spec §3.16, §9.1 MeterValueSampleInterval).
+"""Meter polling and MeterValues (spec §3.16, §9.1 MeterValue* / StopTxn* keys, §7.31 SampledValue).
 
 Each connector's meter is polled about once a second so `status` and the transaction
-messages always have a recent reading; MeterValues carry the measurands named in
-MeterValuesSampledData, or the energy register when that key is empty (WEMOB §4.3.17).
+messages always have a recent reading. A meter that stops answering, or answers something
+that cannot be true, puts the connector in PowerMeterFailure and no sample is sent as fresh
+until it reads well again. MeterValues carry one sampledValue per configured measurand and per
+phase the meter has; an empty MeterValuesSampledData means the energy register (WEMOB §4.3.17).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
 
 from ocpp.charge_point import remove_nones
 from ocpp.v16.datatypes import MeterValue, SampledValue
-from ocpp.v16.enums import Measurand, ReadingContext, UnitOfMeasure
+from ocpp.v16.enums import Location, Measurand, Phase, ReadingContext, UnitOfMeasure, ValueFormat
 
 from chargepoint.clock import Clock
 from chargepoint.transactions import Transaction, Transactions
 from configkeys import Configuration
-from drivers.meter import Meter, MeterReading
+from drivers.meter import Meter, MeterError, MeterReading
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 1.0
 DEFAULT_MEASURAND = Measurand.energy_active_import_register
+MEASURAND_KEYS = ("MeterValuesSampledData", "MeterValuesAlignedData", "StopTxnSampledData", "StopTxnAlignedData")
+_PHASES = (Phase.l1, Phase.l2, Phase.l3)
+_PHASES_TO_NEUTRAL = (Phase.l1_n, Phase.l2_n, Phase.l3_n)
 
-# Measurands the meter interface provides today, as (unit, value from a reading).
-_MEASURANDS: dict[str, tuple[UnitOfMeasure, Callable[[MeterReading], float]]] = {
-    # Whole Wh, as meterStart/meterStop carry it: a rounded-up sample must never exceed meterStop.
-    Measurand.energy_active_import_register: (UnitOfMeasure.wh, lambda r: float(energy_wh(r))),
-    Measurand.power_active_import: (UnitOfMeasure.w, lambda r: r.power_w),
+
+@dataclass(frozen=True)
+class _Measure:
+    """How one measurand comes out of a reading; `figure` is the MeterReading field it needs."""
+
+    figure: str
+    unit: UnitOfMeasure | None  # OCPP 1.6 has no unit for Hz or a power factor
+    phases: tuple[Phase, ...] = ()
+
+
+_MEASURES: dict[str, _Measure] = {
+    Measurand.energy_active_import_register: _Measure("energy_wh", UnitOfMeasure.wh),
+    Measurand.energy_active_export_register: _Measure("export_energy_wh", UnitOfMeasure.wh),
+    Measurand.energy_active_import_interval: _Measure("energy_wh", UnitOfMeasure.wh),
+    Measurand.power_active_import: _Measure("power_w", UnitOfMeasure.w),
+    Measurand.voltage: _Measure("voltage_v", UnitOfMeasure.v, _PHASES_TO_NEUTRAL),
+    Measurand.current_import: _Measure("current_a", UnitOfMeasure.a, _PHASES),
+    Measurand.frequency: _Measure("frequency_hz", None),
+    Measurand.power_factor: _Measure("power_factor", None),
 }
+ALL_FIGURES = frozenset(measure.figure for measure in _MEASURES.values())
+
+
+def energy_wh(reading: MeterReading) -> int:
+    """Energy as the integer Wh that Start/StopTransaction carry, and the register in MeterValues:
+    a sample rounded up must never exceed the meterStop that follows it."""
+    return int(reading.energy_wh)
 
 
 class MeterWatch:
-    """Keeps the latest reading of one meter."""
+    """Keeps the latest good reading of one meter and tells listeners when the meter fails."""
 
-    def __init__(self, meter: Meter) -> None:
+    def __init__(self, meter: Meter, figures: frozenset[str] = ALL_FIGURES) -> None:
         self._meter = meter
+        self.figures = figures
         self.latest: MeterReading | None = None
+        self.failure: str | None = None
         self._listeners: list[Callable[[MeterReading], None]] = []
+        self._health: list[Callable[[str | None], None]] = []
 
     def on_reading(self, listener: Callable[[MeterReading], None]) -> None:
         self._listeners.append(listener)
 
+    def on_health(self, listener: Callable[[str | None], None]) -> None:
+        """listener(reason) when the meter starts failing, listener(None) when it recovers."""
+        self._health.append(listener)
+
     async def read(self) -> MeterReading:
-        self.latest = await self._meter.read()
+        """A fresh reading; MeterError while the meter fails."""
+        try:
+            reading = await self._meter.read()
+        except MeterError as exc:
+            self._set_failure(str(exc) or type(exc).__name__)
+            raise
+        self._set_failure(None)
+        self.latest = reading
         for listener in self._listeners:
-            listener(self.latest)
-        return self.latest
+            listener(reading)
+        return reading
+
+    def _set_failure(self, reason: str | None) -> None:
+        if (reason is None) == (self.failure is None):
+            return
+        self.failure = reason
+        if reason is not None:
+            log.error("meter failure: %s", reason)
+        else:
+            log.info("meter reads again")
+        for listener in self._health:
+            listener(reason)
 
     async def run(self) -> None:
         """Poll for the life of the station; a failing meter must not take the station down."""
@@ -57,6 +110,8 @@ class MeterWatch:
             while True:
                 try:
                     await self.read()
+                except MeterError:
+                    pass  # reported through on_health
                 except Exception as exc:
                     log.error("meter read failed: %r", exc)
                 await asyncio.sleep(POLL_INTERVAL)
@@ -64,21 +119,92 @@ class MeterWatch:
             await self._meter.close()
 
 
-def energy_wh(reading: MeterReading) -> int:
-    """Energy as the integer Wh that Start/StopTransaction carry."""
-    return int(reading.energy_wh)
+class MeterValueBuilder:
+    """Readings into OCPP MeterValue objects, for the measurands a key names."""
+
+    def __init__(self, config: Configuration, clock: Clock) -> None:
+        self._config = config
+        self._clock = clock
+
+    def stamp(self, reading: MeterReading) -> str:
+        """The reading's own time on the station's (CSMS-corrected) clock."""
+        offset = self._clock.now() - datetime.now(timezone.utc)
+        return (reading.taken_at + offset).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def build(
+        self, reading: MeterReading, key: str, context: ReadingContext, interval_start_wh: float | None = None
+    ) -> dict[str, Any] | None:
+        """A MeterValue as the JSON-ready dict the queue stores; None when nothing applies."""
+        measurands = self._config.csl(key) if self._config.has(key) else []
+        if key == "MeterValuesSampledData" and not measurands:
+            measurands = [DEFAULT_MEASURAND]
+        values: list[SampledValue] = []
+        for name in measurands:
+            measure = _MEASURES.get(name)
+            figure = getattr(reading, measure.figure) if measure else None
+            if measure is None or figure is None:
+                continue
+            if name == Measurand.energy_active_import_interval:
+                figure = energy_wh(reading) - int(interval_start_wh if interval_start_wh is not None else energy_wh(reading))
+            values.extend(_sampled(name, measure, figure, context))
+        if not values:
+            return None
+        meter_value = MeterValue(timestamp=self.stamp(reading), sampled_value=values)
+        return remove_nones(asdict(meter_value))  # type: ignore[return-value]
+
+
+def _sampled(name: str, measure: _Measure, figure: Any, context: ReadingContext) -> list[SampledValue]:
+    def one(value: float, phase: Phase | None) -> SampledValue:
+        return SampledValue(
+            value=_format(name, value),
+            context=context,
+            format=ValueFormat.raw,
+            measurand=name,
+            phase=phase,
+            location=Location.outlet,
+            unit=measure.unit,
+        )
+
+    if measure.phases:
+        return [one(value, phase) for value, phase in zip(figure, measure.phases)]
+    return [one(figure, None)]
+
+
+def _format(name: str, value: float) -> str:
+    if _MEASURES[name].unit is UnitOfMeasure.wh:
+        return str(int(value))
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def capability_rule(figures: frozenset[str]) -> Callable[[str], str | None]:
+    """ChangeConfiguration of a measurand key: refuse what this station's meters cannot give,
+    since it would silently vanish from MeterValues."""
+
+    def check(value: str) -> str | None:
+        names = [p.strip() for p in value.split(",") if p.strip()]
+        missing = [n for n in names if n not in _MEASURES or _MEASURES[n].figure not in figures]
+        return f"the meter cannot provide {', '.join(missing)}" if missing else None
+
+    return check
 
 
 class TransactionSampler:
-    """Takes MeterValues of a running transaction every MeterValueSampleInterval seconds."""
+    """MeterValues of a running transaction every MeterValueSampleInterval seconds."""
 
-    def __init__(self, transactions: Transactions, config: Configuration, clock: Clock) -> None:
+    def __init__(self, transactions: Transactions, config: Configuration, builder: MeterValueBuilder) -> None:
         self._transactions = transactions
         self._config = config
-        self._clock = clock
-        config.add_validator("MeterValuesSampledData", _unsupported_measurands)
+        self._builder = builder
         config.subscribe("MeterValueSampleInterval", self._interval_changed)
         self._wakeups: set[asyncio.Event] = set()
+
+    def stamp(self, reading: MeterReading) -> str:
+        return self._builder.stamp(reading)
+
+    def values(self, reading: MeterReading, key: str, context: ReadingContext) -> list[dict[str, Any]]:
+        """Transaction.Begin / Transaction.End values for StopTransaction's transactionData."""
+        value = self._builder.build(reading, key, context)
+        return [value] if value is not None else []
 
     def _interval_changed(self, _: str) -> None:
         """A new interval times the next sample from now, not after the old interval ran out."""
@@ -88,17 +214,21 @@ class TransactionSampler:
     async def run(self, transaction: Transaction, watch: MeterWatch) -> None:
         wakeup = asyncio.Event()
         self._wakeups.add(wakeup)
+        previous = float(transaction.meter_start)
         try:
             while True:
                 await self._wait_interval(wakeup)
                 try:
                     reading = await watch.read()
-                except Exception as exc:  # one failed read costs one sample, not the rest
-                    log.error("connector %d: no sample, meter read failed: %r", transaction.connector, exc)
+                except Exception as exc:  # no sample is sent as fresh while the meter fails
+                    log.error("connector %d: no sample, meter read failed: %s", transaction.connector, exc)
                     continue
-                timestamp = self._clock.timestamp()
-                sample = self.meter_value(reading, ReadingContext.sample_periodic, timestamp)
-                self._transactions.sample(transaction, energy_wh(reading), timestamp, remove_nones(asdict(sample)))
+                sample = self._builder.build(
+                    reading, "MeterValuesSampledData", ReadingContext.sample_periodic, interval_start_wh=previous
+                )
+                previous = reading.energy_wh
+                if sample is not None:
+                    self._transactions.sample(transaction, energy_wh(reading), self._builder.stamp(reading), sample)
         finally:
             self._wakeups.discard(wakeup)
 
@@ -111,21 +241,3 @@ class TransactionSampler:
                 await asyncio.wait_for(wakeup.wait(), timeout=interval if interval > 0 else None)
             except TimeoutError:
                 return
-
-    def meter_value(self, reading: MeterReading, context: ReadingContext, timestamp: str) -> MeterValue:
-        measurands = self._config.csl("MeterValuesSampledData") or [DEFAULT_MEASURAND]
-        values = [
-            SampledValue(value=_format(read(reading)), context=context, measurand=name, unit=unit)
-            for name, (unit, read) in ((m, _MEASURANDS[m]) for m in measurands if m in _MEASURANDS)
-        ]
-        return MeterValue(timestamp=timestamp, sampled_value=values)
-
-
-def _format(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
-
-
-def _unsupported_measurands(value: str) -> str | None:
-    """A measurand the meter cannot give would silently vanish from MeterValues: refuse it."""
-    missing = [m for m in filter(None, (p.strip() for p in value.split(","))) if m not in _MEASURANDS]
-    return f"the meter cannot provide {', '.join(missing)}" if missing else None

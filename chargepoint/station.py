@@ -22,7 +22,7 @@ from chargepoint.connector import ConnectorStatus
 from chargepoint.control import ControlServer
 from chargepoint.framelog import FrameLog
 from chargepoint.id_tags import IdTagStore
-from chargepoint.metering import MeterWatch, TransactionSampler
+from chargepoint.metering import ALL_FIGURES, MEASURAND_KEYS, MeterValueBuilder, MeterWatch, TransactionSampler, capability_rule
 from chargepoint.protocol import Features, StationEndpoint
 from chargepoint.redaction import SecretScrubber
 from chargepoint.security import security_profile_rule
@@ -53,7 +53,16 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
         initial["AuthorizationKey"] = settings.password.get_secret_value()
     config = Configuration(catalogue_for(profile, model, settings.connector_count), KeyTable(db), initial=initial)
     config.add_validator("SecurityProfile", security_profile_rule(config, settings))
+    rule = capability_rule(meter_figures(settings))
+    for key in MEASURAND_KEYS:
+        if config.has(key):
+            config.add_validator(key, rule)
     return config
+
+
+def meter_figures(settings: Settings) -> frozenset[str]:
+    """What every configured meter can measure: a measurand key may name only those."""
+    return ALL_FIGURES
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -94,8 +103,9 @@ class Station:
         )
         self.queue = TransactionQueue(self.db, self.session, self.config)
         self.queue.on_answer(self._transaction_answer)
-        self.transactions = Transactions(self.db, self.queue)
-        sampler = TransactionSampler(self.transactions, self.config, self.clock)
+        self.transactions = Transactions(self.db, self.queue, self.config)
+        builder = MeterValueBuilder(self.config, self.clock)
+        sampler = TransactionSampler(self.transactions, self.config, builder)
         self.connectors: list[Connector] = []
         state = StateTable(self.db)
         for number in range(1, settings.connector_count + 1):

@@ -8,16 +8,18 @@ to finish a transaction that a power cut interrupted (reason PowerLoss, last sto
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ocpp.v16.enums import Reason
 
 from chargepoint.store import Database
+from configkeys import Configuration
 from chargepoint.transaction_queue import METER_VALUES, START, STOP, TransactionQueue
 
 log = logging.getLogger(__name__)
 
+MAX_VALUES_KEY = "StopTransactionMaxMeterValues"
 _COLUMNS = "local_id, connector, id_tag, meter_start, started_at, transaction_id, last_meter_wh, last_meter_at"
 
 
@@ -32,12 +34,15 @@ class Transaction:
     last_meter_wh: int | None = None
     last_meter_at: str | None = None
     parent_id_tag: str | None = None  # who else may stop it (§3.10); known from the idTagInfo
+    begin_values: list[dict[str, Any]] = field(default_factory=list)  # StopTxnSampledData at the start
+    aligned_values: list[dict[str, Any]] = field(default_factory=list)  # StopTxnAlignedData during it
 
 
 class Transactions:
-    def __init__(self, db: Database, queue: TransactionQueue) -> None:
+    def __init__(self, db: Database, queue: TransactionQueue, config: Configuration) -> None:
         self._db = db
         self._queue = queue
+        self._config = config
 
     def begin(self, connector: int, id_tag: str, meter_start: int, timestamp: str) -> Transaction:
         with self._db.transaction() as conn:
@@ -74,10 +79,21 @@ class Transactions:
         transaction.last_meter_wh, transaction.last_meter_at = energy_wh, timestamp
         self._queue.wake()
 
-    def end(self, transaction: Transaction, meter_stop: int, timestamp: str, reason: Reason, id_tag: str | None) -> None:
+    def end(
+        self,
+        transaction: Transaction,
+        meter_stop: int,
+        timestamp: str,
+        reason: Reason,
+        id_tag: str | None,
+        end_values: list[dict[str, Any]] | None = None,
+    ) -> None:
         payload: dict[str, Any] = {"meter_stop": meter_stop, "timestamp": timestamp, "reason": reason.value}
         if id_tag is not None:
             payload["id_tag"] = id_tag
+        data = self._transaction_data(transaction, end_values or [])
+        if data:
+            payload["transaction_data"] = data
         with self._db.transaction() as conn:
             conn.execute(
                 "UPDATE charging_transaction SET meter_stop = ?, stopped_at = ?, stop_reason = ?, last_meter_wh = ?, "
@@ -93,6 +109,15 @@ class Transactions:
             reason.value,
             meter_stop,
         )
+
+    def _transaction_data(self, transaction: Transaction, end_values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """§6.50 transactionData: Begin, aligned values, End; both StopTxn keys empty means none.
+        Over StopTransactionMaxMeterValues the middle goes first: start and end frame the bill."""
+        values = [*transaction.begin_values, *transaction.aligned_values, *end_values]
+        limit = self._config.integer(MAX_VALUES_KEY) if self._config.has(MAX_VALUES_KEY) else len(values)
+        if len(values) > limit:
+            values = values[: limit - 1] + values[-1:] if limit > 0 else []
+        return values
 
     def id_tag_of(self, local_id: int) -> str | None:
         rows = self._db.query("SELECT id_tag FROM charging_transaction WHERE local_id = ?", (local_id,))

@@ -10,6 +10,7 @@ from drivers.evse import PilotState
 from drivers.meter import MeterReading
 
 NOMINAL_VOLTAGE = 230.0
+NOMINAL_FREQUENCY = 50.0
 
 
 class SimulatedEvse:
@@ -100,7 +101,18 @@ class SimulatedMeter:
         self._energy_wh += self._last_power * (now - self._last) / 3600
         power = self._power()
         self._last, self._last_power = now, power
-        return MeterReading(self._energy_wh, power, datetime.now(timezone.utc))
+        per_phase = power / 3
+        return MeterReading(
+            self._energy_wh,
+            power,
+            datetime.now(timezone.utc),
+            voltage_v=(NOMINAL_VOLTAGE,) * 3,
+            current_a=(per_phase / NOMINAL_VOLTAGE,) * 3,
+            phase_power_w=(per_phase,) * 3,
+            frequency_hz=NOMINAL_FREQUENCY,
+            export_energy_wh=0.0,
+            power_factor=1.0,
+        )
 
     async def close(self) -> None:
         return None

@@ -1,0 +1,139 @@
+"""The `meters` setting: one URL per connector naming the meter behind it (DESIGN.md).
+
+    sim
+    modbus-tcp://HOST[:PORT]?unit=1&model=sdm630
+    modbus-rtu:///dev/ttyUSB0?baudrate=9600&parity=N&stopbits=1&unit=1&model=sdm630
+
+A wrong URL is refused at start with one line naming the part that is wrong and what is
+allowed, so a technician can fix the configuration file without reading code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from drivers.modbus import DEFAULT_MAX_POWER_W, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModbusMeter
+from drivers.registers import MODELS
+
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+PARITIES = ("N", "E", "O")
+STOP_BITS = (1, 2)
+UNITS = range(1, 248)  # Modbus serial line §2.2: 0 is broadcast, 248-255 reserved
+TCP_PORT = 502
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """The simulated meter: the station builds it, since only it knows the simulated EV."""
+
+
+@dataclass(frozen=True)
+class TcpSpec:
+    host: str
+    port: int
+    unit: int
+    model: str
+
+
+@dataclass(frozen=True)
+class RtuSpec:
+    device: str
+    baudrate: int
+    parity: str
+    stopbits: int
+    unit: int
+    model: str
+
+
+MeterSpec = SimSpec | TcpSpec | RtuSpec
+
+# Query keys each scheme accepts, with their defaults (None: required).
+_KEYS: dict[str, dict[str, str | None]] = {
+    "modbus-tcp": {"unit": "1", "model": None},
+    "modbus-rtu": {"unit": "1", "model": None, "baudrate": "9600", "parity": "N", "stopbits": "1"},
+}
+
+
+def parse_meter_url(url: str) -> MeterSpec:
+    """The spec a `meters` entry names, or ValueError with one line saying what is wrong."""
+    if url == "sim":
+        return SimSpec()
+    parts = urlsplit(url)
+    if parts.scheme not in _KEYS:
+        raise ValueError(f"'{url}': must be 'sim' or start with {' or '.join(k + '://' for k in _KEYS)}")
+    query = _query(url, parts.query, _KEYS[parts.scheme])
+    unit = _choice(url, "unit", query["unit"], UNITS, "1-247")
+    model = query["model"]
+    if model not in MODELS:
+        raise ValueError(f"'{url}': model '{model}' is not one of {', '.join(MODELS)}")
+    if parts.scheme == "modbus-tcp":
+        if not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"'{url}': needs a host, as in modbus-tcp://192.168.1.10:502?unit=1&model=sdm630")
+        try:
+            port = parts.port or TCP_PORT
+        except ValueError:
+            raise ValueError(f"'{url}': the port must be a number 1-65535") from None
+        return TcpSpec(parts.hostname, port, unit, model)
+    if parts.netloc or not parts.path.startswith("/dev/"):
+        raise ValueError(f"'{url}': needs a serial device path, as in modbus-rtu:///dev/ttyUSB0?unit=1&model=sdm630")
+    return RtuSpec(
+        device=parts.path,
+        baudrate=_choice(url, "baudrate", query["baudrate"], BAUD_RATES, ", ".join(map(str, BAUD_RATES))),
+        parity=_parity(url, query["parity"]),
+        stopbits=_choice(url, "stopbits", query["stopbits"], STOP_BITS, "1 or 2"),
+        unit=unit,
+        model=model,
+    )
+
+
+def open_meter(
+    spec: TcpSpec | RtuSpec,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
+    max_power_w: float = DEFAULT_MAX_POWER_W,
+) -> ModbusMeter:
+    """The driver for a Modbus spec. A SimSpec is refused (ValueError): the simulated meter
+    integrates the simulated EV's power, which only the station that owns the EV can wire."""
+    options = {"timeout": timeout, "retries": retries, "max_power_w": max_power_w}
+    match spec:
+        case TcpSpec():
+            return ModbusMeter.tcp(spec.host, spec.port, spec.unit, MODELS[spec.model], **options)
+        case RtuSpec():
+            return ModbusMeter.rtu(
+                spec.device, spec.unit, MODELS[spec.model], baudrate=spec.baudrate, parity=spec.parity,
+                stopbits=spec.stopbits, **options,
+            )
+    raise ValueError(f"{spec!r} is not a Modbus meter; the station builds the simulated one itself")
+
+
+def _query(url: str, query: str, keys: dict[str, str | None]) -> dict[str, str]:
+    values = parse_qs(query, keep_blank_values=True, strict_parsing=False)
+    unknown = sorted(set(values) - set(keys))
+    if unknown:
+        raise ValueError(f"'{url}': unknown parameter {', '.join(unknown)}; allowed: {', '.join(keys)}")
+    repeated = sorted(k for k, v in values.items() if len(v) > 1)
+    if repeated:
+        raise ValueError(f"'{url}': parameter {', '.join(repeated)} given more than once")
+    result = {k: values[k][0] if k in values else default for k, default in keys.items()}
+    missing = [k for k, v in result.items() if v is None]
+    if missing:
+        raise ValueError(f"'{url}': {missing[0]}= is required (one of {', '.join(MODELS)})")
+    return result  # type: ignore[return-value]  # every None was refused above
+
+
+def _choice(url: str, key: str, text: str, allowed: range | tuple[int, ...], described: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value not in allowed:
+        raise ValueError(f"'{url}': {key} must be {described}, got '{text}'")
+    return value
+
+
+def _parity(url: str, text: str) -> str:
+    if text.upper() not in PARITIES:
+        raise ValueError(f"'{url}': parity must be N, E or O, got '{text}'")
+    return text.upper()
