@@ -20,6 +20,14 @@ class Clock:
         """An OCPP dateTime in UTC with millisecond precision."""
         return self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+    def timestamp_at_tick(self, interval: int) -> str:
+        """The grid point (multiple of `interval` seconds since midnight UTC) nearest to now."""
+        now = self.now()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        ticks = round((now - midnight).total_seconds() / interval)
+        tick = midnight + timedelta(seconds=ticks * interval)
+        return tick.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
     def set_from_csms(self, current_time: str) -> None:
         """Adopt the CSMS's time; a value we cannot parse is ignored, keeping the old offset."""
         try:

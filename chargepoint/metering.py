@@ -132,7 +132,12 @@ class MeterValueBuilder:
         return (reading.taken_at + offset).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def build(
-        self, reading: MeterReading, key: str, context: ReadingContext, interval_start_wh: float | None = None
+        self,
+        reading: MeterReading,
+        key: str,
+        context: ReadingContext,
+        interval_start_wh: float | None = None,
+        timestamp: str | None = None,
     ) -> dict[str, Any] | None:
         """A MeterValue as the JSON-ready dict the queue stores; None when nothing applies."""
         measurands = self._config.csl(key) if self._config.has(key) else []
@@ -149,7 +154,7 @@ class MeterValueBuilder:
             values.extend(_sampled(name, measure, figure, context))
         if not values:
             return None
-        meter_value = MeterValue(timestamp=self.stamp(reading), sampled_value=values)
+        meter_value = MeterValue(timestamp=timestamp or self.stamp(reading), sampled_value=values)
         return remove_nones(asdict(meter_value))  # type: ignore[return-value]
 
 
@@ -241,3 +246,80 @@ class TransactionSampler:
                 await asyncio.wait_for(wakeup.wait(), timeout=interval if interval > 0 else None)
             except TimeoutError:
                 return
+
+
+Metered = tuple[int, MeterWatch, Transaction | None]  # connector id, its meter, its transaction
+
+
+class ClockAlignedSampler:
+    """MeterValues on the ClockAlignedDataInterval grid, counted from midnight UTC (WEMOB: GMT 0).
+
+    Every connector reports, in a transaction or not, and connector 0 reports the station as a
+    whole (the sum of the connectors' meters). Values of a running transaction go through the
+    durable queue, and into its StopTxnAlignedData; the others are sent if the link is up.
+    """
+
+    def __init__(
+        self,
+        config: Configuration,
+        clock: Clock,
+        builder: MeterValueBuilder,
+        transactions: Transactions,
+        send: Callable[[int, dict[str, Any]], None],
+        metered: Callable[[], list[Metered]],
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._builder = builder
+        self._transactions = transactions
+        self._send = send
+        self._metered = metered
+        self._changed = asyncio.Event()
+        config.subscribe("ClockAlignedDataInterval", lambda _: self._changed.set())
+
+    async def run(self) -> None:
+        while True:
+            self._changed.clear()
+            interval = self._config.integer("ClockAlignedDataInterval")
+            delay = seconds_to_next_tick(self._clock.now(), interval) if interval > 0 else None
+            try:
+                await asyncio.wait_for(self._changed.wait(), delay)
+                continue  # a new interval: a new grid
+            except TimeoutError:
+                pass
+            await self.tick(self._clock.timestamp_at_tick(interval))
+
+    async def tick(self, timestamp: str) -> None:
+        station_energy = station_power = 0.0
+        fresh = True
+        for connector_id, watch, transaction in self._metered():
+            try:
+                reading = await watch.read()
+            except Exception as exc:
+                log.error("connector %d: no clock-aligned value, meter read failed: %s", connector_id, exc)
+                fresh = False
+                continue
+            station_energy += reading.energy_wh
+            station_power += reading.power_w
+            self._report(connector_id, reading, transaction, timestamp)
+        if fresh:
+            total = MeterReading(station_energy, station_power, datetime.now(timezone.utc))
+            self._report(0, total, None, timestamp)
+
+    def _report(self, connector_id: int, reading: MeterReading, transaction: Transaction | None, timestamp: str) -> None:
+        value = self._builder.build(reading, "MeterValuesAlignedData", ReadingContext.sample_clock, timestamp=timestamp)
+        if transaction is None:
+            if value is not None:
+                self._send(connector_id, value)
+            return
+        if value is not None:
+            self._transactions.sample(transaction, energy_wh(reading), timestamp, value)
+        stop_value = self._builder.build(reading, "StopTxnAlignedData", ReadingContext.sample_clock, timestamp=timestamp)
+        if stop_value is not None:
+            transaction.aligned_values.append(stop_value)
+
+
+def seconds_to_next_tick(now: datetime, interval: int) -> float:
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = (now - midnight).total_seconds()
+    return interval - elapsed % interval

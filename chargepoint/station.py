@@ -22,11 +22,19 @@ from chargepoint.connector import ConnectorStatus
 from chargepoint.control import ControlServer
 from chargepoint.framelog import FrameLog
 from chargepoint.id_tags import IdTagStore
-from chargepoint.metering import ALL_FIGURES, MEASURAND_KEYS, MeterValueBuilder, MeterWatch, TransactionSampler, capability_rule
+from chargepoint.metering import (
+    ALL_FIGURES,
+    MEASURAND_KEYS,
+    ClockAlignedSampler,
+    MeterValueBuilder,
+    MeterWatch,
+    TransactionSampler,
+    capability_rule,
+)
 from chargepoint.protocol import Features, StationEndpoint
 from chargepoint.redaction import SecretScrubber
 from chargepoint.security import security_profile_rule
-from chargepoint.session import LinkConfig, Session
+from chargepoint.session import LinkConfig, NotAccepted, Session
 from chargepoint.settings import Settings
 from chargepoint.status_reports import StatusReporter
 from chargepoint.store import AvailabilityTable, Database, KeyTable, StateTable
@@ -141,6 +149,14 @@ class Station:
             reset=ResetService(self.connectors, self.queue, self._request_restart),
             authorization=self.authorizer,
         )
+        self.aligned = ClockAlignedSampler(
+            self.config,
+            self.clock,
+            builder,
+            self.transactions,
+            self._send_meter_values,
+            lambda: [(c.id, c.meter, c.transaction) for c in self.connectors],
+        )
         bench = BenchCommands(self.session, self.queue, self.config, self.station_status, self.connectors)
         self.control = ControlServer(settings.control_socket, bench.handlers())
 
@@ -190,6 +206,15 @@ class Station:
                 running.transaction_id = answer.transaction_id  # at once: a RemoteStop may follow
                 connector.spawn(connector.start_answered(local_id, answer.transaction_id, answer.id_tag_info))
 
+    def _send_meter_values(self, connector_id: int, meter_value: dict[str, Any]) -> None:
+        """Values outside a transaction are not queued: stale ones would mislead more than help."""
+        try:
+            answer = self.session.enqueue(call.MeterValues(connector_id=connector_id, meter_value=[meter_value]))
+        except NotAccepted:
+            log.info("connector %d: clock-aligned MeterValues dropped while offline", connector_id)
+            return
+        answer.add_done_callback(lambda done: _log_failure(done, f"connector {connector_id}: clock-aligned MeterValues"))
+
     def _request_restart(self, kind: ResetType) -> None:
         if self.restart is not None and not self.restart.done():
             self.restart.set_result(kind)
@@ -225,7 +250,7 @@ class Station:
         )
         loop = asyncio.get_running_loop()
         workers = [loop.create_task(c.meter.run()) for c in self.connectors]
-        workers += [loop.create_task(self.session.run()), loop.create_task(self.queue.run())]
+        workers += [loop.create_task(w) for w in (self.session.run(), self.queue.run(), self.aligned.run())]
         try:
             await asyncio.wait([*workers, self.restart], return_when=asyncio.FIRST_COMPLETED)
             for worker in workers:
@@ -240,3 +265,8 @@ class Station:
             self.frame_log.close()
             with contextlib.suppress(Exception):
                 self.db.close()
+
+
+def _log_failure(done: asyncio.Future[Any], what: str) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("%s not delivered: %s", what, done.exception())

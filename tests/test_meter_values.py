@@ -1,0 +1,98 @@
+"""MeterValues contents (spec §3.16, §7.31 SampledValue, §9.1 keys): measurands, phases, units,
+clock-aligned values on the grid, and StopTransaction transactionData."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+
+from tests.conftest import booted
+from tests.test_transactions import cli_ok, configure
+
+
+async def charge(csms, daemon) -> None:
+    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
+        await cli_ok(daemon, *args)
+    await csms.wait_for("StartTransaction", timeout=5)
+
+
+async def test_phase_measurands_carry_phase_unit_location_and_format(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wallbox", ev_power_w=6900)
+    await booted(csms, daemon)
+    await configure(
+        csms,
+        MeterValuesSampledData="Voltage,Current.Import,Energy.Active.Import.Interval,Frequency",
+        MeterValueSampleInterval="1",
+    )
+    await charge(csms, daemon)
+    frame = await csms.wait_for("MeterValues", timeout=5)
+    values = frame.payload["meterValue"][0]["sampledValue"]
+    voltages = [v for v in values if v["measurand"] == "Voltage"]
+    currents = [v for v in values if v["measurand"] == "Current.Import"]
+    assert [v["phase"] for v in voltages] == ["L1-N", "L2-N", "L3-N"]
+    assert [v["phase"] for v in currents] == ["L1", "L2", "L3"]
+    assert {v["unit"] for v in voltages} == {"V"} and {v["unit"] for v in currents} == {"A"}
+    assert float(currents[0]["value"]) == pytest.approx(6900 / 3 / 230, abs=0.01)
+    assert all(v["location"] == "Outlet" and v["format"] == "Raw" and v["context"] == "Sample.Periodic" for v in values)
+    [interval] = [v for v in values if v["measurand"] == "Energy.Active.Import.Interval"]
+    assert interval["unit"] == "Wh" and int(interval["value"]) >= 0
+    [frequency] = [v for v in values if v["measurand"] == "Frequency"]
+    assert frequency["value"] == "50" and "unit" not in frequency  # OCPP 1.6 has no Hz unit
+
+
+async def test_clock_aligned_values_fall_on_the_grid_for_every_connector_and_the_station(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wallbox")
+    await booted(csms, daemon)
+    await configure(csms, MeterValuesAlignedData="Energy.Active.Import.Register", ClockAlignedDataInterval="2")
+    mark = len(csms.frames)
+    seen: dict[int, list[str]] = {0: [], 1: []}
+    while min(len(v) for v in seen.values()) < 2:
+        frame = await csms.wait_for("MeterValues", timeout=5, after=mark)
+        mark = csms.frames.index(frame) + 1
+        value = frame.payload["meterValue"][0]
+        assert "transactionId" not in frame.payload
+        assert value["sampledValue"][0]["context"] == "Sample.Clock"
+        seen[frame.payload["connectorId"]].append(value["timestamp"])
+    for stamps in seen.values():
+        for stamp in stamps:
+            moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            assert moment.microsecond == 0 and (moment.hour * 3600 + moment.minute * 60 + moment.second) % 2 == 0
+
+
+@pytest.mark.parametrize(
+    ("sampled", "aligned", "contexts"),
+    [
+        ("", "", None),
+        ("Energy.Active.Import.Register", "", ["Transaction.Begin", "Transaction.End"]),
+        ("", "Energy.Active.Import.Register", "clock"),
+        ("Energy.Active.Import.Register", "Energy.Active.Import.Register", "begin-clock-end"),
+    ],
+)
+async def test_stop_transaction_data_follows_the_stop_txn_keys(csms, make_daemon, sampled, aligned, contexts) -> None:
+    daemon = make_daemon(csms, profile="wallbox")
+    await booted(csms, daemon)
+    await configure(
+        csms,
+        StopTxnSampledData=sampled or "",
+        StopTxnAlignedData=aligned or "",
+        ClockAlignedDataInterval="1",
+    )
+    await charge(csms, daemon)
+    await asyncio.sleep(2.5)
+    await cli_ok(daemon, "swipe", "TAG1")
+    stop = (await csms.wait_for("StopTransaction", timeout=5)).payload
+    if contexts is None:
+        assert "transactionData" not in stop
+        return
+    found = [value["sampledValue"][0]["context"] for value in stop["transactionData"]]
+    if contexts == "begin-clock-end":
+        assert found[0] == "Transaction.Begin" and found[-1] == "Transaction.End"
+        assert len(found) >= 4 and set(found[1:-1]) == {"Sample.Clock"}
+    elif contexts == "clock":
+        assert len(found) >= 2 and set(found) == {"Sample.Clock"}
+    else:
+        assert found == contexts
+    energies = [int(v["sampledValue"][0]["value"]) for v in stop["transactionData"]]
+    assert energies == sorted(energies) and energies[-1] <= stop["meterStop"]
