@@ -59,9 +59,7 @@ async def timed(read: Callable[[], Awaitable[object]]) -> float:
     return time.perf_counter() - start
 
 
-async def compare(
-    link: str, meter: ModbusMeter, client: ModbusBaseClient, reads: int, gap: float
-) -> None:
+async def compare(link: str, meter: ModbusMeter, client: ModbusBaseClient, reads: int, gap: float) -> None:
     await client.connect()
     await meter.read()  # connect and take the reference reading outside the timing
     await bare_read(client)
@@ -94,13 +92,16 @@ async def main(reads: int) -> None:
     )
     await server.shutdown()
 
-    line = PtyLine()
-    server = await start_rtu_server(image, line)
-    meter = ModbusMeter.rtu(line.client_port, UNIT, MODEL, baudrate=PTY_BAUD)
-    client = AsyncModbusSerialClient(line.client_port, framer=FramerType.RTU, baudrate=PTY_BAUD, reconnect_delay=0)
+    # Two readers on one tty would steal each other's bytes: each client gets its own line
+    # and server, over the same register image.
+    lines = [PtyLine(), PtyLine()]
+    servers = [await start_rtu_server(image, line) for line in lines]
+    meter = ModbusMeter.rtu(lines[0].client_port, UNIT, MODEL, baudrate=PTY_BAUD)
+    client = AsyncModbusSerialClient(lines[1].client_port, framer=FramerType.RTU, baudrate=PTY_BAUD, reconnect_delay=0)
     await compare("rtu-pty", meter, client, reads, gap=meter.min_interval)
-    await server.shutdown()
-    line.close()
+    for server, line in zip(servers, lines):
+        await server.shutdown()
+        line.close()
 
     blocks = model_blocks(MODEL)
     shape = f"{len(blocks)} requests, {sum(b.count for b in blocks)} registers"

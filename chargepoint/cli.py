@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses")
     ev.add_argument("connector", type=int, metavar="N")
     ev.add_argument("action", choices=("charge", "suspend"))
+    meter_sim = commands.add_parser("meter-sim", parents=[common], help="an SDM630 meter on Modbus TCP, simulated")
+    meter_sim.add_argument("--host", default="127.0.0.1")
+    meter_sim.add_argument("--port", type=int, default=5020)
+    meter_sim.add_argument("--power", type=float, default=7400.0, metavar="W", help="constant load in W")
     commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button")
     lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
     lock.add_argument("connector", type=int, metavar="N")
@@ -78,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "meter-sim":
+        return _meter_sim(args)  # a stand-alone device: no station settings needed
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
@@ -132,6 +138,23 @@ def _run(settings: Settings) -> int:
         os.execv(sys.executable, [sys.executable, "-m", "chargepoint", *sys.argv[1:]])
     if kind == ResetType.hard:
         return _hard_reset(settings)
+    return EXIT_OK
+
+
+def _meter_sim(args: argparse.Namespace) -> int:
+    from drivers.sdm630_sim import serve_forever
+
+    if not 0 < args.port < 65536:
+        print("chargepoint: --port must be 1 to 65535", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"SDM630 simulator on modbus-tcp://{args.host}:{args.port}?unit=1&model=sdm630, load {args.power:g} W", flush=True)
+    try:
+        asyncio.run(serve_forever(args.host, args.port, args.power))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"chargepoint: meter-sim: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

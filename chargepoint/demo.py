@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import websockets
@@ -26,6 +27,7 @@ from chargepoint.control import send_command
 from chargepoint.redaction import SecretScrubber, setup_logging
 from chargepoint.settings import Settings
 from chargepoint.station import Station
+from drivers.sdm630_sim import Sdm630Simulator
 
 ID_TAG = "DEMO-CARD-01"
 SAMPLE_INTERVAL = "2"
@@ -151,15 +153,23 @@ async def _demo(base: Settings) -> int:
             port = server.sockets[0].getsockname()[1]
             url = f"ws://127.0.0.1:{port}/ocpp"
             narrator.say(f"local CSMS listening on {url}")
+            # The meter is a real Modbus TCP device: an SDM630 whose load is the simulated EV.
+            load: list[Callable[[], float]] = [lambda: 0.0]
+            meter = Sdm630Simulator(power=lambda: load[0]())
+            meter_url = f"modbus-tcp://127.0.0.1:{await meter.start()}?unit=1&model=sdm630"
+            narrator.say(f"SDM630 meter simulator on {meter_url}")
             settings = Settings(
                 csms_url=url,
                 identity="DEMO-CP",
                 profile=base.profile,
                 model=base.model,
+                connectors=1,
+                meters=[meter_url],
                 data_dir=Path(data_dir),
                 ev_power_w=11000,
             )
             station = Station(settings, SecretScrubber())
+            load[0] = lambda: station.connectors[0].evse.power_w
             narrator.say(f"station {settings.profile}/{settings.station_model.name} starting")
             running = asyncio.create_task(station.run())
             try:
@@ -168,6 +178,7 @@ async def _demo(base: Settings) -> int:
                 running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await running
+                await meter.stop()
 
 
 async def _session(narrator: _Narrator, settings: Settings, central: list[DemoCentralSystem], station: Station) -> int:

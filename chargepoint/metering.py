@@ -23,7 +23,7 @@ from ocpp.v16.enums import Location, Measurand, Phase, ReadingContext, UnitOfMea
 from chargepoint.clock import Clock
 from chargepoint.transactions import Transaction, Transactions
 from configkeys import Configuration
-from drivers.meter import Meter, MeterError, MeterReading
+from drivers.meter import ALL_FIGURES, Meter, MeterError, MeterReading
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ _MEASURES: dict[str, _Measure] = {
     Measurand.frequency: _Measure("frequency_hz", None),
     Measurand.power_factor: _Measure("power_factor", None),
 }
-ALL_FIGURES = frozenset(measure.figure for measure in _MEASURES.values())
 
 
 def energy_wh(reading: MeterReading) -> int:

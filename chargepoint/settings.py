@@ -17,9 +17,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from configkeys import StationModel, get_profile
+from drivers.meter_url import MeterSpec, parse_meter_url
 
 CONFIG_ENV = "CHARGEPOINT_CONFIG"
-METER_SCHEMES = ("sim", "modbus-tcp", "modbus-rtu")
 
 
 class SettingsError(Exception):
@@ -103,12 +103,16 @@ class Settings(BaseSettings):
         if len(self.meters) != self.connectors:
             raise ValueError(f"meters: needs one entry per connector ({self.connectors}), got {len(self.meters)}")
         for meter in self.meters:
-            scheme = meter.split(":", 1)[0]
-            if scheme not in METER_SCHEMES:
-                raise ValueError(f"meters: '{meter}' must start with one of {', '.join(METER_SCHEMES)}")
-            if scheme != "sim":
-                raise ValueError(f"meters: '{meter}': Modbus meters are not available in this build; use 'sim'")
+            try:
+                parse_meter_url(meter)
+            except ValueError as exc:
+                raise ValueError(f"meters: {exc}") from None
         return self
+
+    @property
+    def meter_specs(self) -> list[MeterSpec]:
+        assert self.meters is not None
+        return [parse_meter_url(meter) for meter in self.meters]
 
     @property
     def station_model(self) -> StationModel:

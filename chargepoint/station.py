@@ -23,7 +23,6 @@ from chargepoint.control import ControlServer
 from chargepoint.framelog import FrameLog
 from chargepoint.id_tags import IdTagStore
 from chargepoint.metering import (
-    ALL_FIGURES,
     MEASURAND_KEYS,
     ClockAlignedSampler,
     MeterValueBuilder,
@@ -45,6 +44,8 @@ from chargepoint.transaction_queue import START, TransactionQueue
 from chargepoint.transactions import Transactions
 from configkeys import Configuration, boot_notification_fields, catalogue_for, get_profile
 from drivers.evse import PilotState
+from drivers.meter import Meter
+from drivers.meter_url import MeterSpec, SimSpec, figures_of, open_meter
 from drivers.simulated import SimulatedEvse, SimulatedMeter
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
 
 def meter_figures(settings: Settings) -> frozenset[str]:
     """What every configured meter can measure: a measurand key may name only those."""
-    return ALL_FIGURES
+    return frozenset.intersection(*(figures_of(spec) for spec in settings.meter_specs))
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -116,9 +117,9 @@ class Station:
         sampler = TransactionSampler(self.transactions, self.config, builder)
         self.connectors: list[Connector] = []
         state = StateTable(self.db)
-        for number in range(1, settings.connector_count + 1):
+        for number, spec in enumerate(settings.meter_specs, start=1):
             evse = self._simulated_evse(number, state)
-            meter = MeterWatch(SimulatedMeter(lambda evse=evse: evse.power_w))
+            meter = MeterWatch(self._meter(spec, evse), figures_of(spec))
             status = self._status(number, stored, evse.pilot in (PilotState.B, PilotState.C))
             self.connectors.append(
                 Connector(
@@ -159,6 +160,12 @@ class Station:
         )
         bench = BenchCommands(self.session, self.queue, self.config, self.station_status, self.connectors)
         self.control = ControlServer(settings.control_socket, bench.handlers())
+
+    @staticmethod
+    def _meter(spec: MeterSpec, evse: SimulatedEvse) -> Meter:
+        if isinstance(spec, SimSpec):
+            return SimulatedMeter(lambda: evse.power_w)
+        return open_meter(spec)
 
     def _simulated_evse(self, number: int, state: StateTable) -> SimulatedEvse:
         """The bench's EV and cable, where they were when the station stopped."""

@@ -7,11 +7,11 @@ figures are None when the meter model cannot give them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Protocol
 
-Phases = tuple[float, float, float]  # L1, L2, L3
+Phases = tuple[float, ...]  # L1, L2, L3; L1 alone on a single-phase meter
 
 
 class MeterError(Exception):
@@ -30,6 +30,10 @@ class MeterReading:
     frequency_hz: float | None = None
     export_energy_wh: float | None = None
     power_factor: float | None = None
+
+
+# What a reading can hold besides its time; a meter model provides all or some of these.
+ALL_FIGURES = frozenset(f.name for f in fields(MeterReading)) - {"taken_at"}
 
 
 class Meter(Protocol):

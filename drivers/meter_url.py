@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from drivers.meter import ALL_FIGURES
 from drivers.modbus import DEFAULT_MAX_POWER_W, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModbusMeter
 from drivers.registers import MODELS
 
@@ -71,9 +72,11 @@ def parse_meter_url(url: str) -> MeterSpec:
         if not parts.hostname or parts.path not in ("", "/"):
             raise ValueError(f"'{url}': needs a host, as in modbus-tcp://192.168.1.10:502?unit=1&model=sdm630")
         try:
-            port = parts.port or TCP_PORT
+            port = TCP_PORT if parts.port is None else parts.port
         except ValueError:
-            raise ValueError(f"'{url}': the port must be a number 1-65535") from None
+            port = 0
+        if port not in range(1, 65536):
+            raise ValueError(f"'{url}': the port must be a number 1-65535")
         return TcpSpec(parts.hostname, port, unit, model)
     if parts.netloc or not parts.path.startswith("/dev/"):
         raise ValueError(f"'{url}': needs a serial device path, as in modbus-rtu:///dev/ttyUSB0?unit=1&model=sdm630")
@@ -109,7 +112,7 @@ def open_meter(
 
 
 def _query(url: str, query: str, keys: dict[str, str | None]) -> dict[str, str]:
-    values = parse_qs(query, keep_blank_values=True, strict_parsing=False)
+    values = parse_qs(query, keep_blank_values=True)
     unknown = sorted(set(values) - set(keys))
     if unknown:
         raise ValueError(f"'{url}': unknown parameter {', '.join(unknown)}; allowed: {', '.join(keys)}")
@@ -137,3 +140,12 @@ def _parity(url: str, text: str) -> str:
     if text.upper() not in PARITIES:
         raise ValueError(f"'{url}': parity must be N, E or O, got '{text}'")
     return text.upper()
+
+
+def figures_of(spec: MeterSpec) -> frozenset[str]:
+    """The MeterReading fields this meter fills: what a measurand key may ask of it."""
+    if isinstance(spec, SimSpec):
+        return ALL_FIGURES
+    model = MODELS[spec.model]
+    optional = {"export_energy_wh": model.export_energy, "power_factor": model.power_factor}
+    return ALL_FIGURES - {name for name, register in optional.items() if register is None}

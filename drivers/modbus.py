@@ -223,9 +223,9 @@ class ModbusMeter:
             energy_wh=energy,
             power_w=power,
             taken_at=datetime.now(timezone.utc),
-            voltage_v=optional(*model.voltage),  # type: ignore[arg-type]  # 1 figure on single-phase meters
-            current_a=optional(*model.current),  # type: ignore[arg-type]
-            phase_power_w=optional(*model.phase_power),  # type: ignore[arg-type]
+            voltage_v=optional(*model.voltage),  # 1 figure on single-phase meters
+            current_a=optional(*model.current),
+            phase_power_w=optional(*model.phase_power),
             frequency_hz=frequency[0] if frequency else None,
             export_energy_wh=export[0] if export else None,
             power_factor=factor[0] if factor else None,

@@ -399,6 +399,8 @@ def test_urls_parse() -> None:
         ("modbus-tcp://10.0.0.5?model=sdm630&unit=248", "unit must be 1-247"),
         ("modbus-tcp://10.0.0.5?model=sdm630&unit=x", "unit must be 1-247, got 'x'"),
         ("modbus-tcp://10.0.0.5:99999?model=sdm630", "port must be a number 1-65535"),
+        ("modbus-tcp://10.0.0.5:0?model=sdm630", "port must be a number 1-65535"),
+        ("modbus-tcp://10.0.0.5:x?model=sdm630", "port must be a number 1-65535"),
         ("modbus-tcp://?model=sdm630", "needs a host"),
         ("modbus-tcp://10.0.0.5?model=sdm630&baudrate=9600", "unknown parameter baudrate; allowed: unit, model"),
         ("modbus-tcp://10.0.0.5?model=sdm630&model=em24", "model given more than once"),
