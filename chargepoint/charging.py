@@ -155,7 +155,8 @@ class Connector:
             await self._stop(Reason.ev_disconnected, None, info="EV side disconnected", keep_locked=keep)
         if self._config.boolean("UnlockConnectorOnEVSideDisconnect"):
             self.evse.set_lock(False)
-        self.authorized_id_tag = self.held_for = None
+            self.held_for = None
+        self.authorized_id_tag = None
         if self.status.can_move_to(self._resting_status()):
             await self.status.move_to(self._resting_status())
 
@@ -210,11 +211,11 @@ class Connector:
         """What needs no authorization; None when the idTag must be authorized."""
         if self.status.faulted or self.status.status == S.unavailable:
             raise ConnectorBusy(f"connector {self.id} is {self.status.status}")
+        if self.held_for is not None and same_id_token(id_tag, self.held_for):
+            self.held_for = None
+            self.evse.set_lock(False)
+            return f"{id_tag}: cable unlocked"
         if self.status.status == S.finishing:
-            if self.held_for is not None and same_id_token(id_tag, self.held_for):
-                self.held_for = None
-                self.evse.set_lock(False)
-                return f"{id_tag}: cable unlocked"
             raise ConnectorBusy(f"connector {self.id} is Finishing: unplug first")
         if self.authorized_id_tag is not None and same_id_token(id_tag, self.authorized_id_tag) and not self.plugged:
             # A second presentation before the cable arrived ends the intended usage (§4.9 B1).
@@ -308,10 +309,10 @@ class Connector:
             await self.status.move_to(S.finishing, info=info)
         else:
             await self.status.move_to(self._resting_status(), info=info)
-        if not keep_locked:
+        if keep_locked:
+            self.held_for = transaction.id_tag  # until its owner comes back (or UnlockConnector)
+        else:
             self.evse.set_lock(False)
-        elif self.plugged:
-            self.held_for = transaction.id_tag
 
     async def _reading(self) -> MeterReading | None:
         """A fresh reading, else the last good one: meterStart/meterStop must come from a real

@@ -43,6 +43,9 @@ class Evse(Protocol):
         ...
 
     @property
+    def locked(self) -> bool: ...
+
+    @property
     def power_w(self) -> float:
         """Power flowing through the contactor now (what a meter would see)."""
         ...

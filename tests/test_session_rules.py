@@ -104,21 +104,24 @@ async def test_stop_transaction_on_ev_side_disconnect_false_suspends_and_resumes
     assert (await connector(daemon))["transaction_id"] == 1
 
 
-async def test_unlock_connector_on_ev_side_disconnect_false_still_stops_with_ev_disconnected(
-    csms: Csms, make_daemon
-) -> None:
-    """The lock's position itself cannot be observed from outside: `status --json` has no lock
-    field, and UnlockConnector answers Unlocked whether the lock was closed or already open.
-    So only the wire effect is checked: the transaction still ends with EVDisconnected."""
+@pytest.mark.parametrize("unlock", ["true", "false"])
+async def test_unlock_connector_on_ev_side_disconnect_decides_the_lock(csms: Csms, make_daemon, unlock) -> None:
+    """§9.1: false keeps the cable locked in the socket after the EV side let go, until the
+    owner's card (or UnlockConnector) releases it; the transaction ends EVDisconnected either way."""
     daemon = make_daemon(csms, profile="wallbox", model="copper-sb")
     await booted(csms, daemon)
-    await configure(csms, UnlockConnectorOnEVSideDisconnect="false")
+    await configure(csms, UnlockConnectorOnEVSideDisconnect=unlock)
     await charging(csms, daemon)
+    assert (await connector(daemon))["locked"] is True
     mark = len(csms.frames)
     await cli_ok(daemon, "unplug", "1")
     stop = await csms.wait_for("StopTransaction", after=mark, timeout=5)
     assert stop.payload["reason"] == "EVDisconnected"
     await csms.wait_for("StatusNotification", status_is("Available"), after=mark, timeout=5)
+    assert (await connector(daemon))["locked"] is (unlock == "false")
+    if unlock == "false":
+        assert "cable unlocked" in await cli_ok(daemon, "swipe", "TAG1")
+        assert (await connector(daemon))["locked"] is False
 
 
 # WEMOB §4.3.22-23: TransactionMessageAttempts / TransactionMessageRetryInterval ------------
