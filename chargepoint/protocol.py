@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # feature modules import session, which imports this module
     from chargepoint.authorization import Authorizer
     from chargepoint.remote import RemoteControl
     from chargepoint.reset import ResetService
+    from chargepoint.triggers import Triggers
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Features:
     authorization: Authorizer
     remote: RemoteControl
     reset: ResetService
+    triggers: Triggers
 
 
 class StationEndpoint(ChargePoint):
@@ -123,3 +125,11 @@ class StationEndpoint(ChargePoint):
         self, list_version: int, update_type: str, local_authorization_list: list[dict[str, Any]] | None = None
     ) -> call_result.SendLocalList:
         return self._features.authorization.send_local_list(list_version, update_type, local_authorization_list)
+
+    @on(Action.trigger_message, skip_schema_validation=True)
+    def on_trigger_message(self, requested_message: str, connector_id: int | None = None) -> call_result.TriggerMessage:
+        return self._features.triggers.answer(requested_message, connector_id)
+
+    @after(Action.trigger_message)
+    async def after_trigger_message(self, requested_message: str, connector_id: int | None = None) -> None:
+        await self._features.triggers.send(requested_message, connector_id)

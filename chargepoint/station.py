@@ -41,6 +41,7 @@ from chargepoint.remote import RemoteControl
 from chargepoint.reset import ResetService
 from chargepoint.smart_charging import ChargingProfiles
 from chargepoint.transaction_queue import START, TransactionQueue
+from chargepoint.triggers import Triggers
 from chargepoint.transactions import Transactions
 from configkeys import Configuration, boot_notification_fields, catalogue_for, get_profile
 from drivers.evse import PilotState
@@ -95,11 +96,12 @@ class Station:
         self.frame_log = FrameLog(settings.frame_log, self.clock, scrubber)
         self.restart: asyncio.Future[ResetType] | None = None
         model = settings.station_model
+        self._boot_payload = call.BootNotification(**boot_notification_fields(model, settings.identity))
         self.session = Session(
             LinkConfig(settings.csms_url, settings.identity, settings.reconnect_max_delay, tls_context(settings)),
             self.config,
             self.clock,
-            call.BootNotification(**boot_notification_fields(model, settings.identity)),
+            self._boot_payload,
             self._endpoint,
             self._registered,
         )
@@ -149,6 +151,9 @@ class Station:
             ),
             reset=ResetService(self.connectors, self.queue, self._request_restart),
             authorization=self.authorizer,
+            triggers=Triggers(
+                self.session, self.config, self.reporter, self.connectors, builder, self._boot_payload
+            ),
         )
         self.aligned = ClockAlignedSampler(
             self.config,

@@ -72,6 +72,11 @@ class StatusReporter:
         else:
             self._send(connector_id)
 
+    def report_now(self, connector_id: int) -> None:
+        """TriggerMessage(StatusNotification): the present status, whatever was sent before."""
+        if connector_id in self._latest:
+            self._send(connector_id)
+
     def report_all(self) -> None:
         """After a Boot accepted, every connector's present status (errata 3.22)."""
         for connector_id in sorted(self._latest):

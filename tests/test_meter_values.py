@@ -7,6 +7,7 @@ import asyncio
 from datetime import datetime
 
 import pytest
+from ocpp.v16 import call
 
 from tests.conftest import booted
 from tests.test_transactions import cli_ok, configure
@@ -96,3 +97,31 @@ async def test_stop_transaction_data_follows_the_stop_txn_keys(csms, make_daemon
         assert found == contexts
     energies = [int(v["sampledValue"][0]["value"]) for v in stop["transactionData"]]
     assert energies == sorted(energies) and energies[-1] <= stop["meterStop"]
+
+
+async def test_sampled_meter_values_count_follows_the_interval(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wallbox", ev_power_w=11000)
+    await booted(csms, daemon)
+    await configure(csms, MeterValueSampleInterval="1")
+    await charge(csms, daemon)
+    first = await csms.wait_for("MeterValues", timeout=5)
+    await asyncio.sleep(3.2)
+    later = [f for f in csms.received("MeterValues") if f.at > first.at]
+    assert 2 <= len(later) <= 4  # one a second after the first
+    stamps = [f.payload["meterValue"][0]["timestamp"] for f in [first, *later]]
+    gaps = [
+        (datetime.fromisoformat(b.replace("Z", "+00:00")) - datetime.fromisoformat(a.replace("Z", "+00:00"))).total_seconds()
+        for a, b in zip(stamps, stamps[1:])
+    ]
+    assert all(0.8 < gap < 1.6 for gap in gaps), gaps
+
+
+async def test_a_measurand_no_meter_provides_is_rejected(csms, make_daemon) -> None:
+    """§9.1: a CSL measurand key naming what the configured meter cannot measure is Rejected."""
+    daemon = make_daemon(csms, profile="wallbox")
+    await booted(csms, daemon)
+    for key in ("MeterValuesSampledData", "MeterValuesAlignedData", "StopTxnSampledData", "StopTxnAlignedData"):
+        answer = await csms.call(call.ChangeConfiguration(key=key, value="Energy.Active.Import.Register,SoC"))
+        assert answer.status == "Rejected", key
+        answer = await csms.call(call.ChangeConfiguration(key=key, value="Energy.Active.Import.Register,Voltage"))
+        assert answer.status == "Accepted", key
