@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # feature modules import session, which imports this module
     from chargepoint.authorization import Authorizer
     from chargepoint.remote import RemoteControl
     from chargepoint.reset import ResetService
+    from chargepoint.data_transfer import DataTransfers
     from chargepoint.triggers import Triggers
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Features:
     remote: RemoteControl
     reset: ResetService
     triggers: Triggers
+    data_transfer: DataTransfers
 
 
 class StationEndpoint(ChargePoint):
@@ -133,3 +135,7 @@ class StationEndpoint(ChargePoint):
     @after(Action.trigger_message)
     async def after_trigger_message(self, requested_message: str, connector_id: int | None = None) -> None:
         await self._features.triggers.send(requested_message, connector_id)
+
+    @on(Action.data_transfer, skip_schema_validation=True)
+    def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None) -> call_result.DataTransfer:
+        return self._features.data_transfer.answer(vendor_id, message_id)

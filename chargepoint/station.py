@@ -18,6 +18,7 @@ from chargepoint.bench import BenchCommands
 from chargepoint.charging import Connector
 from chargepoint.clock import Clock
 from chargepoint.configuration import ConfigurationService
+from chargepoint.data_transfer import DataTransfers
 from chargepoint.connector import ConnectorStatus
 from chargepoint.control import ControlServer
 from chargepoint.framelog import FrameLog
@@ -151,6 +152,7 @@ class Station:
             ),
             reset=ResetService(self.connectors, self.queue, self._request_restart),
             authorization=self.authorizer,
+            data_transfer=DataTransfers(model.charge_point_vendor),
             triggers=Triggers(
                 self.session, self.config, self.reporter, self.connectors, builder, self._boot_payload
             ),

@@ -53,3 +53,11 @@ async def test_wemob_does_not_serve_remote_trigger(csms, make_daemon) -> None:
     await booted(csms, daemon)
     with pytest.raises(NotSupportedError):
         await csms.call(call.TriggerMessage(requested_message="Heartbeat"))
+
+
+async def test_data_transfer_says_what_is_unknown(csms, make_daemon) -> None:
+    """§5.6: no vendor extension yet; the answer names which part is unknown."""
+    daemon = make_daemon(csms, profile="wemob")
+    await booted(csms, daemon)
+    assert (await csms.call(call.DataTransfer(vendor_id="Acme"))).status == "UnknownVendorId"
+    assert (await csms.call(call.DataTransfer(vendor_id="WEG", message_id="Nope"))).status == "UnknownMessageId"
