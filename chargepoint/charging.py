@@ -273,7 +273,9 @@ class Connector:
             self.evse.set_lock(False)
             return "transaction not started: the meter has never been read"
         self.transaction = self._transactions.begin(self.id, id_tag, energy_wh(reading), self._stamp(reading))
-        self.transaction.begin_values = self._sampler.values(reading, "StopTxnSampledData", ReadingContext.transaction_begin)
+        self.transaction.data_values = self._sampler.values(
+            reading, "StopTxnSampledData", ReadingContext.transaction_begin, float(energy_wh(reading))
+        )
         self.transaction.parent_id_tag = self._authorized_parent
         self._authorized_parent = None
         self._energy_cap = None
@@ -303,7 +305,9 @@ class Connector:
             stopped_at, end_values = self._clock.timestamp(), []
         else:
             meter_stop, stopped_at = energy_wh(reading), self._stamp(reading)
-            end_values = self._sampler.values(reading, "StopTxnSampledData", ReadingContext.transaction_end)
+            end_values = self._sampler.values(
+                reading, "StopTxnSampledData", ReadingContext.transaction_end, float(transaction.meter_start)
+            )
         self._transactions.end(transaction, meter_stop, stopped_at, reason, id_tag, end_values)
         if self.plugged:
             await self.status.move_to(S.finishing, info=info)
@@ -317,6 +321,8 @@ class Connector:
     async def _reading(self) -> MeterReading | None:
         """A fresh reading, else the last good one: meterStart/meterStop must come from a real
         reading, and a stale one keeps its own time (see _stamp)."""
+        if self.meter.failure is not None:
+            return self.meter.latest  # a silent meter would hold the connector for seconds
         try:
             return await self.meter.read()
         except Exception as exc:

@@ -41,13 +41,14 @@ class _Measure:
     figure: str
     unit: UnitOfMeasure | None  # OCPP 1.6 has no unit for Hz or a power factor
     phases: tuple[Phase, ...] = ()
+    phase_figure: str | None = None  # per-phase values sent beside the total (errata: all phases)
 
 
 _MEASURES: dict[str, _Measure] = {
     Measurand.energy_active_import_register: _Measure("energy_wh", UnitOfMeasure.wh),
     Measurand.energy_active_export_register: _Measure("export_energy_wh", UnitOfMeasure.wh),
     Measurand.energy_active_import_interval: _Measure("energy_wh", UnitOfMeasure.wh),
-    Measurand.power_active_import: _Measure("power_w", UnitOfMeasure.w),
+    Measurand.power_active_import: _Measure("power_w", UnitOfMeasure.w, _PHASES, "phase_power_w"),
     Measurand.voltage: _Measure("voltage_v", UnitOfMeasure.v, _PHASES_TO_NEUTRAL),
     Measurand.current_import: _Measure("current_a", UnitOfMeasure.a, _PHASES),
     Measurand.frequency: _Measure("frequency_hz", None),
@@ -58,7 +59,7 @@ _MEASURES: dict[str, _Measure] = {
 def energy_wh(reading: MeterReading) -> int:
     """Energy as the integer Wh that Start/StopTransaction carry, and the register in MeterValues:
     a sample rounded up must never exceed the meterStop that follows it."""
-    return int(reading.energy_wh)
+    return int(reading.energy_wh + 1e-6)  # float32 kWh: 2.3 kWh must not floor to 2299 Wh
 
 
 class MeterWatch:
@@ -137,6 +138,7 @@ class MeterValueBuilder:
         context: ReadingContext,
         interval_start_wh: float | None = None,
         timestamp: str | None = None,
+        location: Location = Location.outlet,
     ) -> dict[str, Any] | None:
         """A MeterValue as the JSON-ready dict the queue stores; None when nothing applies."""
         measurands = self._config.csl(key) if self._config.has(key) else []
@@ -149,15 +151,19 @@ class MeterValueBuilder:
             if measure is None or figure is None:
                 continue
             if name == Measurand.energy_active_import_interval:
-                figure = energy_wh(reading) - int(interval_start_wh if interval_start_wh is not None else energy_wh(reading))
-            values.extend(_sampled(name, measure, figure, context))
+                if interval_start_wh is None:
+                    continue  # no interval to measure: better absent than a made-up 0
+                figure = energy_wh(reading) - int(interval_start_wh + 1e-6)
+            values.extend(_sampled(name, measure, reading, context, location))
         if not values:
             return None
         meter_value = MeterValue(timestamp=timestamp or self.stamp(reading), sampled_value=values)
         return remove_nones(asdict(meter_value))  # type: ignore[return-value]
 
 
-def _sampled(name: str, measure: _Measure, figure: Any, context: ReadingContext) -> list[SampledValue]:
+def _sampled(
+    name: str, measure: _Measure, reading: MeterReading, context: ReadingContext, location: Location
+) -> list[SampledValue]:
     def one(value: float, phase: Phase | None) -> SampledValue:
         return SampledValue(
             value=_format(name, value),
@@ -165,13 +171,18 @@ def _sampled(name: str, measure: _Measure, figure: Any, context: ReadingContext)
             format=ValueFormat.raw,
             measurand=name,
             phase=phase,
-            location=Location.outlet,
+            location=location,
             unit=measure.unit,
         )
 
-    if measure.phases:
+    figure = getattr(reading, measure.figure)
+    if measure.phase_figure is None and measure.phases:
         return [one(value, phase) for value, phase in zip(figure, measure.phases)]
-    return [one(figure, None)]
+    values = [one(figure, None)]
+    per_phase = getattr(reading, measure.phase_figure) if measure.phase_figure else None
+    if per_phase is not None:
+        values += [one(value, phase) for value, phase in zip(per_phase, measure.phases)]
+    return values
 
 
 def _format(name: str, value: float) -> str:
@@ -205,9 +216,11 @@ class TransactionSampler:
     def stamp(self, reading: MeterReading) -> str:
         return self._builder.stamp(reading)
 
-    def values(self, reading: MeterReading, key: str, context: ReadingContext) -> list[dict[str, Any]]:
+    def values(
+        self, reading: MeterReading, key: str, context: ReadingContext, interval_start_wh: float
+    ) -> list[dict[str, Any]]:
         """Transaction.Begin / Transaction.End values for StopTransaction's transactionData."""
-        value = self._builder.build(reading, key, context)
+        value = self._builder.build(reading, key, context, interval_start_wh)
         return [value] if value is not None else []
 
     def _interval_changed(self, _: str) -> None:
@@ -230,7 +243,12 @@ class TransactionSampler:
                 sample = self._builder.build(
                     reading, "MeterValuesSampledData", ReadingContext.sample_periodic, interval_start_wh=previous
                 )
+                kept = self._builder.build(
+                    reading, "StopTxnSampledData", ReadingContext.sample_periodic, interval_start_wh=previous
+                )
                 previous = reading.energy_wh
+                if kept is not None:
+                    transaction.data_values.append(kept)
                 if sample is not None:
                     self._transactions.sample(transaction, energy_wh(reading), self._builder.stamp(reading), sample)
         finally:
@@ -247,7 +265,8 @@ class TransactionSampler:
                 return
 
 
-Metered = tuple[int, MeterWatch, Transaction | None]  # connector id, its meter, its transaction
+# connector id, its meter, and its transaction now (asked after each meter read: it may end meanwhile)
+Metered = tuple[int, MeterWatch, Callable[[], Transaction | None]]
 
 
 class ClockAlignedSampler:
@@ -274,6 +293,7 @@ class ClockAlignedSampler:
         self._send = send
         self._metered = metered
         self._changed = asyncio.Event()
+        self._previous_wh: dict[int, float] = {}  # for Energy.Active.Import.Interval
         config.subscribe("ClockAlignedDataInterval", lambda _: self._changed.set())
 
     async def run(self) -> None:
@@ -291,7 +311,7 @@ class ClockAlignedSampler:
     async def tick(self, timestamp: str) -> None:
         station_energy = station_power = 0.0
         fresh = True
-        for connector_id, watch, transaction in self._metered():
+        for connector_id, watch, transaction_now in self._metered():
             try:
                 reading = await watch.read()
             except Exception as exc:
@@ -300,22 +320,28 @@ class ClockAlignedSampler:
                 continue
             station_energy += reading.energy_wh
             station_power += reading.power_w
-            self._report(connector_id, reading, transaction, timestamp)
+            self._report(connector_id, reading, transaction_now(), timestamp)
         if fresh:
             total = MeterReading(station_energy, station_power, datetime.now(timezone.utc))
             self._report(0, total, None, timestamp)
 
     def _report(self, connector_id: int, reading: MeterReading, transaction: Transaction | None, timestamp: str) -> None:
-        value = self._builder.build(reading, "MeterValuesAlignedData", ReadingContext.sample_clock, timestamp=timestamp)
+        previous = self._previous_wh.get(connector_id)
+        self._previous_wh[connector_id] = reading.energy_wh
+        # Connector 0 is the station's grid connection: its values are measured at the Inlet.
+        location = Location.inlet if connector_id == 0 else Location.outlet
+        value = self._builder.build(
+            reading, "MeterValuesAlignedData", ReadingContext.sample_clock, previous, timestamp, location
+        )
         if transaction is None:
             if value is not None:
                 self._send(connector_id, value)
             return
         if value is not None:
             self._transactions.sample(transaction, energy_wh(reading), timestamp, value)
-        stop_value = self._builder.build(reading, "StopTxnAlignedData", ReadingContext.sample_clock, timestamp=timestamp)
-        if stop_value is not None:
-            transaction.aligned_values.append(stop_value)
+        kept = self._builder.build(reading, "StopTxnAlignedData", ReadingContext.sample_clock, previous, timestamp)
+        if kept is not None:
+            transaction.data_values.append(kept)
 
 
 def seconds_to_next_tick(now: datetime, interval: int) -> float:

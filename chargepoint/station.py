@@ -163,7 +163,7 @@ class Station:
             builder,
             self.transactions,
             self._send_meter_values,
-            lambda: [(c.id, c.meter, c.transaction) for c in self.connectors],
+            lambda: [(c.id, c.meter, lambda c=c: c.transaction) for c in self.connectors],
         )
         bench = BenchCommands(self.session, self.queue, self.config, self.station_status, self.connectors)
         self.control = ControlServer(settings.control_socket, bench.handlers())

@@ -34,8 +34,8 @@ class Transaction:
     last_meter_wh: int | None = None
     last_meter_at: str | None = None
     parent_id_tag: str | None = None  # who else may stop it (§3.10); known from the idTagInfo
-    begin_values: list[dict[str, Any]] = field(default_factory=list)  # StopTxnSampledData at the start
-    aligned_values: list[dict[str, Any]] = field(default_factory=list)  # StopTxnAlignedData during it
+    # StopTxnSampledData / StopTxnAlignedData values as they were taken, for transactionData.
+    data_values: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Transactions:
@@ -111,9 +111,9 @@ class Transactions:
         )
 
     def _transaction_data(self, transaction: Transaction, end_values: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """§6.50 transactionData: Begin, aligned values, End; both StopTxn keys empty means none.
+        """§6.50 transactionData: Begin, sampled and aligned values, End; both StopTxn keys empty: none.
         Over StopTransactionMaxMeterValues the middle goes first: start and end frame the bill."""
-        values = [*transaction.begin_values, *transaction.aligned_values, *end_values]
+        values = [*transaction.data_values, *end_values]
         limit = self._config.integer(MAX_VALUES_KEY) if self._config.has(MAX_VALUES_KEY) else len(values)
         if len(values) > limit:
             values = values[: limit - 1] + values[-1:] if limit > 0 else []

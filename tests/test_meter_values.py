@@ -125,3 +125,35 @@ async def test_a_measurand_no_meter_provides_is_rejected(csms, make_daemon) -> N
         assert answer.status == "Rejected", key
         answer = await csms.call(call.ChangeConfiguration(key=key, value="Energy.Active.Import.Register,Voltage"))
         assert answer.status == "Accepted", key
+
+
+async def test_stop_txn_sampled_data_keeps_every_periodic_sample(csms, make_daemon) -> None:
+    """§9.1 StopTxnSampledData: sampled every MeterValueSampleInterval into transactionData."""
+    daemon = make_daemon(csms, profile="wallbox")
+    await booted(csms, daemon)
+    await configure(csms, StopTxnSampledData="Energy.Active.Import.Register", MeterValueSampleInterval="1")
+    await charge(csms, daemon)
+    await asyncio.sleep(2.5)
+    await cli_ok(daemon, "swipe", "TAG1")
+    stop = (await csms.wait_for("StopTransaction", timeout=5)).payload
+    found = [value["sampledValue"][0]["context"] for value in stop["transactionData"]]
+    assert found[0] == "Transaction.Begin" and found[-1] == "Transaction.End"
+    assert len(found) >= 4 and set(found[1:-1]) == {"Sample.Periodic"}
+
+
+async def test_station_values_come_from_the_inlet_with_interval_energy(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wallbox")
+    await booted(csms, daemon)
+    await configure(
+        csms,
+        MeterValuesAlignedData="Energy.Active.Import.Register,Energy.Active.Import.Interval",
+        ClockAlignedDataInterval="1",
+    )
+    mark = len(csms.frames)
+    station: list[dict] = []
+    while len(station) < 2:
+        frame = await csms.wait_for("MeterValues", lambda p: p["connectorId"] == 0, timeout=5, after=mark)
+        mark = csms.frames.index(frame) + 1
+        station.append(frame.payload["meterValue"][0])
+    assert all(v["location"] == "Inlet" for value in station for v in value["sampledValue"])
+    assert any(v["measurand"] == "Energy.Active.Import.Interval" for v in station[1]["sampledValue"])

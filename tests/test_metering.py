@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from ocpp.v16 import call
 
 from tests.conftest import booted
@@ -49,7 +50,10 @@ async def test_sampled_measurands_follow_the_key(csms, make_daemon) -> None:
         assert (await csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted"
     await start_charging(csms, daemon)
     frame = await csms.wait_for("MeterValues", timeout=5)
-    samples = {s["measurand"]: s for s in frame.payload["meterValue"][0]["sampledValue"]}
-    assert set(samples) == {"Energy.Active.Import.Register", "Power.Active.Import"}
-    assert samples["Power.Active.Import"]["unit"] == "W"
-    assert float(samples["Power.Active.Import"]["value"]) == 7000
+    values = frame.payload["meterValue"][0]["sampledValue"]
+    assert {v["measurand"] for v in values} == {"Energy.Active.Import.Register", "Power.Active.Import"}
+    power = {v.get("phase"): v for v in values if v["measurand"] == "Power.Active.Import"}
+    assert set(power) == {None, "L1", "L2", "L3"}  # the total, and every phase the meter has
+    assert {v["unit"] for v in power.values()} == {"W"}
+    assert float(power[None]["value"]) == 7000
+    assert sum(float(power[p]["value"]) for p in ("L1", "L2", "L3")) == pytest.approx(7000, abs=0.1)
