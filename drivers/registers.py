@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Literal
 
@@ -199,18 +199,11 @@ SDM120 = MeterModel(
     max_block=_EASTRON_BLOCK,
 )
 
-SDM72DM = MeterModel(
+# The SDM72D-M v2 keeps the SDM630's input-register layout for every figure read here.
+SDM72DM = replace(
+    SDM630,
     name="sdm72dm",
     source="Eastron SDM72D-M v2 user manual (B+G e-tech, SDM72DM-V2.pdf), Part 3 Modbus input registers",
-    energy=_eastron(0x0048, _KWH),
-    power=_eastron(0x0034),
-    voltage=(_eastron(0x0000), _eastron(0x0002), _eastron(0x0004)),
-    current=(_eastron(0x0006), _eastron(0x0008), _eastron(0x000A)),
-    phase_power=(_eastron(0x000C), _eastron(0x000E), _eastron(0x0010)),
-    frequency=_eastron(0x0046),
-    export_energy=_eastron(0x004A, _KWH),
-    power_factor=_eastron(0x003E),
-    max_block=_EASTRON_BLOCK,
 )
 
 ABB_B23 = MeterModel(
