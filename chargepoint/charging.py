@@ -445,6 +445,8 @@ class Connector:
         async with self._lock:
             if self.status.faulted:
                 await self.status.clear_fault()
+                if self.status.status == S.preparing and self.transaction is None:
+                    await self._enter_preparing()  # ConnectionTimeOut counts from here again
             elif self.status.error_code in SUSPENDING_ERRORS and self.transaction is not None:
                 self.evse.set_offered_current(self._max_current)
                 await self.status.move_to(self._charging_status())

@@ -135,7 +135,11 @@ def _run(settings: Settings) -> int:
     kind = asyncio.run(serve())
     if kind == ResetType.soft:
         # The same program, arguments and environment: a clean start that keeps the PID.
-        os.execv(sys.executable, [sys.executable, "-m", "chargepoint", *sys.argv[1:]])
+        try:
+            os.execv(sys.executable, [sys.executable, "-m", "chargepoint", *sys.argv[1:]])
+        except OSError as exc:
+            print(f"chargepoint: soft reset could not restart in place ({exc}); exiting for a restart", file=sys.stderr)
+            return EXIT_HARD_RESET
     if kind == ResetType.hard:
         return _hard_reset(settings)
     return EXIT_OK

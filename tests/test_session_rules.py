@@ -245,3 +245,16 @@ async def test_unlock_connector_is_answered_while_a_card_waits_for_authorize(csm
     assert time.monotonic() - sent < 1.0  # well under MessageTimeout: no lock held across the CALL
     result = await swipe
     assert result.code == 0 and "refused" in result.out, result  # unanswered: offline rules, unknown id
+
+
+async def test_connection_timeout_counts_again_after_a_fault_clears_into_preparing(csms: Csms, make_daemon) -> None:
+    daemon = make_daemon(csms)
+    await booted(csms, daemon)
+    await configure(csms, ConnectionTimeOut="2")
+    await cli_ok(daemon, "fault", "1", "GroundFailure")
+    await cli_ok(daemon, "plug", "1")
+    mark = len(csms.frames)
+    await cli_ok(daemon, "fault", "1", "--clear")
+    await csms.wait_for("StatusNotification", status_is("Preparing"), after=mark, timeout=5)
+    await csms.wait_for("StatusNotification", status_is("Available"), after=mark, timeout=6)
+    assert not csms.received("StartTransaction")
