@@ -25,7 +25,6 @@ PROPERTY_CONSTRAINT_VIOLATION = "PropertyConstraintViolation"
 TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
 NOT_IMPLEMENTED = "NotImplemented"
 NOT_SUPPORTED = "NotSupported"
-GENERIC_ERROR = "GenericError"
 
 # jsonschema keyword that failed -> the §4.2.3 code describing that kind of fault.
 _CODE_BY_KEYWORD = {

@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from chargepoint.clock import Clock
-from chargepoint.protocol import Features, StationEndpoint
+from chargepoint.protocol import StationEndpoint
 from configkeys import Configuration
 
 log = logging.getLogger(__name__)

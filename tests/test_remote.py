@@ -13,7 +13,6 @@ import asyncio
 import json
 from typing import Any
 
-import pytest
 from ocpp.v16 import call
 
 from tests.conftest import CliResult, Daemon, booted
