@@ -34,6 +34,7 @@ from chargepoint.metering import (
 from chargepoint.protocol import Features, StationEndpoint
 from chargepoint.redaction import SecretScrubber
 from chargepoint.security import security_profile_rule
+from chargepoint.service_manager import ServiceManager
 from chargepoint.session import LinkConfig, NotAccepted, Session
 from chargepoint.settings import Settings
 from chargepoint.status_reports import StatusReporter
@@ -202,6 +203,11 @@ class Station:
         else:
             self.reporter.report_changed()
 
+    def _service_status(self) -> str:
+        """The STATUS line systemd shows: link state as the Wallbox app names it, and registration."""
+        registration = self.session.registration.value if self.session.registration else "not registered"
+        return f"link {self.session.link_state.value}, {registration}"
+
     def _list_conflict(self, info: str) -> None:
         """§3.5.4: a CSMS answer contradicting the local list is reported on connector 0."""
         self.connectors[0].spawn(self.station_status.warn(ChargePointErrorCode.local_list_conflict, info))
@@ -265,6 +271,7 @@ class Station:
         loop = asyncio.get_running_loop()
         workers = [loop.create_task(c.meter.run()) for c in self.connectors]
         workers += [loop.create_task(w) for w in (self.session.run(), self.queue.run(), self.aligned.run())]
+        workers.append(loop.create_task(ServiceManager().run(self._service_status)))
         try:
             await asyncio.wait([*workers, self.restart], return_when=asyncio.FIRST_COMPLETED)
             for worker in workers:

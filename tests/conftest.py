@@ -43,16 +43,21 @@ class Daemon:
         values.update(settings)
         self.config_file.write_text("".join(f"{k} = {_toml(v)}\n" for k, v in values.items()))
         self.process: subprocess.Popen[bytes] | None = None
+        self.extra_env: dict[str, str] = {}  # e.g. NOTIFY_SOCKET for the daemon only
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEPOINT_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEPOINT_") and k != "NOTIFY_SOCKET"}
         env["CHARGEPOINT_CONFIG"] = str(self.config_file)
         return env
 
     def start(self) -> None:
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "chargepoint", "run"], env=self.env(), stdout=log, stderr=log, cwd=ROOT
+                [sys.executable, "-m", "chargepoint", "run"],
+                env=self.env() | self.extra_env,
+                stdout=log,
+                stderr=log,
+                cwd=ROOT,
             )
 
     def kill(self) -> None:

@@ -120,3 +120,17 @@ def test_load_settings_reads_the_environment(config_file: Path, monkeypatch: pyt
     with pytest.raises(SettingsError) as refused:
         load_settings()
     assert len(refused.value.problems) == 1 and refused.value.problems[0].startswith("identity:")
+
+
+def test_the_shipped_example_configuration_is_valid(tmp_path) -> None:
+    """systemd/chargepoint.toml.example documents every setting and must load as it stands."""
+    from chargepoint.settings import Settings, load_settings
+
+    example = ROOT / "systemd" / "chargepoint.toml.example"
+    text = example.read_text().replace("/var/lib/chargepoint", str(tmp_path))
+    copy = tmp_path / "chargepoint.toml"
+    copy.write_text(text)
+    settings = load_settings(copy)
+    assert settings.profile == "wemob" and settings.meters and settings.meters[0].startswith("modbus-rtu://")
+    documented = {line.lstrip("# ").split(" =")[0] for line in text.splitlines() if " = " in line}
+    assert set(Settings.model_fields) <= documented
