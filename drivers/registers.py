@@ -237,21 +237,17 @@ EM340 = MeterModel(
     max_block=_GAVAZZI_BLOCK,
 )
 
-# EM24-DIN PFA/PFB/X: kWh(+) TOT is at 0x003E; 0x0042 is kWh(+) PAR, the partial counter a
+# EM24-DIN PFA/PFB/X: the EM340 layout for power, voltages and currents. kWh(+) TOT is at 0x003E; 0x0042 is kWh(+) PAR, the partial counter a
 # user can reset — never a billing register. kWh(-) TOT at 0x005C is taken from the Victron
 # and OpenEMS drivers (the page of the protocol that lists it was not available).
-EM24 = MeterModel(
+EM24 = replace(
+    EM340,
     name="em24",
     source="Carlo Gavazzi EM24-DIN PFA, PFB & X models communication protocol, table 2.3-1",
     energy=_gavazzi(0x003E, 0.1 * _KWH),
-    power=_gavazzi(0x0028, 0.1),
-    voltage=tuple(_gavazzi(a, 0.1) for a in (0x0000, 0x0002, 0x0004)),
-    current=tuple(_gavazzi(a, 0.001) for a in (0x000C, 0x000E, 0x0010)),
-    phase_power=tuple(_gavazzi(a, 0.1) for a in (0x0012, 0x0014, 0x0016)),
     frequency=_gavazzi(0x0037, 0.1, DataType.INT16),
     export_energy=_gavazzi(0x005C, 0.1 * _KWH),
     power_factor=_gavazzi(0x0035, 0.001, DataType.INT16),
-    max_block=_GAVAZZI_BLOCK,
 )
 
 # Names as the `meters` setting spells them; B24 and ET340 share their sibling's map.
