@@ -16,9 +16,12 @@ class Clock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self._offset
 
-    def timestamp(self) -> str:
-        """An OCPP dateTime in UTC with millisecond precision."""
-        return self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    def timestamp(self, board_time: datetime | None = None) -> str:
+        """An OCPP dateTime in UTC with millisecond precision: now, or a moment the board's
+        clock recorded (a meter reading). One board time always gives one timestamp, so a
+        reading stamped twice (its MeterValues and its stored copy) never differs by a tick."""
+        moment = self.now() if board_time is None else board_time + self._offset
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def timestamp_at_tick(self, interval: int) -> str:
         """The grid point (multiple of `interval` seconds since midnight UTC) nearest to now."""

@@ -128,8 +128,7 @@ class MeterValueBuilder:
 
     def stamp(self, reading: MeterReading) -> str:
         """The reading's own time on the station's (CSMS-corrected) clock."""
-        offset = self._clock.now() - datetime.now(timezone.utc)
-        return (reading.taken_at + offset).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return self._clock.timestamp(reading.taken_at)
 
     def build(
         self,
