@@ -7,6 +7,7 @@ returns, so a handler waiting on a response would wait forever.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,12 +58,26 @@ class StationEndpoint(ChargePoint):
         self._answering = answering
         self._features = features
         self._handled = set(self.route_map)
+        self._idle = asyncio.Event()  # no CSMS request is being handled
+        self._idle.set()
 
     def set_response_timeout(self, seconds: int) -> None:
         """MessageTimeout changed: the library reads this attribute at every CALL."""
         self._response_timeout = seconds
 
+    async def answered(self) -> None:
+        """Until the CSMS request being handled, if any, has had its answer sent: a change it
+        made (new credentials, say) may close the link only after the CSMS heard Accepted."""
+        await self._idle.wait()
+
     async def route_message(self, raw_msg: str) -> None:
+        self._idle.clear()
+        try:
+            await self._route(raw_msg)
+        finally:
+            self._idle.set()
+
+    async def _route(self, raw_msg: str) -> None:
         self._frame_log.record("in", raw_msg)
         try:
             message = parse_frame(raw_msg)

@@ -4,6 +4,9 @@ Transactions end with reason SoftReset or HardReset; their StopTransaction sits 
 queue, so it is delivered before the restart when the link allows and after it otherwise.
 The restart itself belongs to the process owner (cli): Soft re-executes the program, Hard
 leaves with a distinct exit status for the service manager, or runs the board's reboot command.
+
+An accepted reset is stored before the CSMS hears Accepted and cleared just before the restart,
+so a crash in between is finished on the next start (see `interrupted`), not taken for a power cut.
 """
 
 from __future__ import annotations
@@ -17,19 +20,26 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Reason, ResetStatus, ResetType
 
 from chargepoint.charging import Connector
+from chargepoint.store import StateTable
 from chargepoint.transaction_queue import TransactionQueue
 
 log = logging.getLogger(__name__)
 
+PENDING_STATE = "reset_pending"
 FLUSH_WAIT = 5.0  # seconds the queue gets to deliver StopTransactions before restarting
 
 
 class ResetService:
     def __init__(
-        self, connectors: Sequence[Connector], queue: TransactionQueue, restart: Callable[[ResetType], None]
+        self,
+        connectors: Sequence[Connector],
+        queue: TransactionQueue,
+        state: StateTable,
+        restart: Callable[[ResetType], None],
     ) -> None:
         self._connectors = connectors
         self._queue = queue
+        self._state = state
         self._restart = restart
         self._resetting = False
         self._task: asyncio.Task[None] | None = None
@@ -38,6 +48,7 @@ class ResetService:
         if self._resetting:
             return call_result.Reset(status=ResetStatus.rejected)
         self._resetting = True
+        self._state.set(PENDING_STATE, ResetType(type).value)
         self._task = asyncio.get_running_loop().create_task(self._perform(ResetType(type)))
         return call_result.Reset(status=ResetStatus.accepted)
 
@@ -53,4 +64,14 @@ class ResetService:
         finally:
             # Restart even if stopping failed: whatever is open ends as PowerLoss after it.
             log.warning("%s reset: restarting (%d transaction messages still queued)", kind.value, len(self._queue))
+            self._state.delete(PENDING_STATE)
             self._restart(kind)
+
+    def interrupted(self) -> ResetType | None:
+        """A reset the CSMS was told Accepted that a crash cut short, cleared as it is taken."""
+        pending = self._state.get(PENDING_STATE)
+        if pending is None:
+            return None
+        self._state.delete(PENDING_STATE)
+        log.warning("a %s reset was interrupted by a crash; completing it", pending)
+        return ResetType(pending)

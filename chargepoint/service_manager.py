@@ -1,8 +1,12 @@
-"""systemd notifications (sd_notify): READY, WATCHDOG, STATUS and STOPPING.
+"""systemd notifications (sd_notify): READY, WATCHDOG, STATUS, STOPPING and RELOADING.
 
 WATCHDOG pings come from a task on the station's own event loop, so a loop that is stuck
 stops pinging and systemd restarts the service (WatchdogSec in systemd/chargepoint.service).
 Outside systemd (no NOTIFY_SOCKET) every call is a no-op.
+
+A soft reset re-executes the program under the same PID. It must leave with RELOADING, not
+STOPPING: after STOPPING systemd ignores the new process's READY and kills it when the stop
+timeout runs out, while after RELOADING that READY returns the unit to running.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,11 @@ class ServiceManager:
             self._socket.setblocking(False)
         usec = env.get("WATCHDOG_USEC", "")
         self._watchdog = int(usec) / 1e6 if usec.isdigit() and int(usec) > 0 else None
+        self._restarting_in_place = False
+
+    def restarting_in_place(self) -> None:
+        """The process is about to re-execute itself (soft reset)."""
+        self._restarting_in_place = True
 
     def notify(self, message: str) -> None:
         if self._socket is None:
@@ -57,6 +67,9 @@ class ServiceManager:
                 wait = STATUS_POLL if self._watchdog is None else min(STATUS_POLL, next_ping - loop.time())
                 await asyncio.sleep(max(wait, 0.01))
         finally:
-            self.notify("STOPPING=1")
+            if self._restarting_in_place:
+                self.notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+            else:
+                self.notify("STOPPING=1")
             if self._socket is not None:
                 self._socket.close()

@@ -9,14 +9,12 @@ before the CSMS has Accepted the station (§4.2).
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import random
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import websockets
@@ -28,7 +26,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from chargepoint.clock import Clock
+from chargepoint.link_errors import describe
 from chargepoint.protocol import StationEndpoint
+from chargepoint.security import InsecureLink, LinkSecurity
 from configkeys import Configuration
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,16 @@ class LinkConfig:
     csms_url: str
     identity: str
     reconnect_max_delay: float
-    tls: ssl.SSLContext | None = None  # for wss://; None means the system's trust store
+
+
+class LinkSecurityProvider(Protocol):
+    """What each connection presents (security.SecurityProfiles), told how connects went."""
+
+    def current(self) -> LinkSecurity: ...
+
+    def connected(self) -> None: ...
+
+    def failed(self) -> None: ...
 
 
 @dataclass
@@ -74,6 +83,7 @@ class Session:
     def __init__(
         self,
         link: LinkConfig,
+        security: LinkSecurityProvider,
         config: Configuration,
         clock: Clock,
         boot: call.BootNotification,
@@ -81,6 +91,7 @@ class Session:
         on_registered: Callable[[bool], Awaitable[None]],
     ) -> None:
         self._link = link
+        self._security = security
         self._config = config
         self._clock = clock
         self._boot = boot
@@ -95,6 +106,9 @@ class Session:
         self._ping: asyncio.Task[None] | None = None
         self._ever_accepted = False
         self._open = asyncio.Event()  # set while Accepted on a live link
+        self._renewals: set[asyncio.Task[None]] = set()
+        self._opened = False  # the last connect got as far as an open WebSocket
+        self._closing: str | None = None  # why the station itself is closing the live link
         config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
         config.subscribe("WebSocketPingInterval", lambda _: self._restart_ping())
         config.subscribe("MessageTimeout", self._new_timeout)
@@ -132,6 +146,23 @@ class Session:
         self._queue.put_nowait(_Outgoing(payload, answer))
         return answer
 
+    def renew(self, reason: str) -> None:
+        """Close the live connection so the next one uses new credentials or a new profile.
+        When a CSMS request caused this, its answer goes out first (protocol.answered)."""
+        connection, endpoint = self._connection, self._endpoint
+        if connection is None or endpoint is None:
+            return
+
+        async def close() -> None:
+            await endpoint.answered()
+            log.info("reconnecting to the CSMS: %s", reason)
+            self._closing = reason
+            await connection.close(code=1000, reason=reason)
+
+        task = asyncio.get_running_loop().create_task(close())
+        self._renewals.add(task)
+        task.add_done_callback(self._renewals.discard)
+
     async def request(self, payload: Any) -> Any:
         """Send a CALL and return the CSMS's answer; raises NotAccepted or CallFailed."""
         return await self.enqueue(payload)
@@ -143,10 +174,12 @@ class Session:
             self.link_state = LinkState.CONNECTING
             try:
                 registered = await self._connect_and_serve()
-            except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as exc:
+            except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError, InsecureLink) as exc:
                 self.link_state = LinkState.ERROR
-                log.warning("CSMS link to %s failed: %s", self.url, _reason(exc))
+                log.warning("CSMS link to %s failed: %s", self.url, describe(exc, self.url))
                 registered = False
+            if not self._opened:
+                self._security.failed()
             # Only a link that got as far as an accepted registration resets the backoff, so a
             # CSMS that accepts sockets and drops them at once is not hammered.
             failures = 0 if registered else failures + 1
@@ -155,18 +188,23 @@ class Session:
 
     async def _connect_and_serve(self) -> bool:
         """Serve one connection until it closes; True if the station was Accepted on it."""
+        self._opened = False
+        self._closing = None
+        security = self._security.current()
         async with connect(
             self.url,
             subprotocols=[Subprotocol("ocpp1.6")],
-            additional_headers=self._auth_header(),
+            additional_headers=security.headers,
             open_timeout=self._timeout,
             ping_interval=None,  # WebSocketPingInterval drives pings, see _keep_alive
             close_timeout=3,
-            ssl=self._link.tls if self.url.startswith("wss://") else None,
+            ssl=security.tls,
             max_size=2**20,
         ) as connection:
             if connection.subprotocol != "ocpp1.6":
                 raise websockets.exceptions.InvalidHandshake("CSMS did not agree to subprotocol ocpp1.6")
+            self._opened = True
+            self._security.connected()
             self.link_state = LinkState.CONNECTED
             log.info("connected to %s", self.url)
             endpoint = self._make_endpoint(connection, self._answering, self._timeout)
@@ -196,15 +234,12 @@ class Session:
                         task.cancel()
                 self._connection = self._endpoint = None
                 self._fail_queued("link to the CSMS lost")
-            log.warning("CSMS closed the link (%s)", connection.close_reason or connection.close_code)
+            if self._closing is None:  # renew() and a missing pong have said why already
+                if connection.protocol.close_rcvd is None:
+                    log.warning("link to the CSMS lost without a close frame (network cut or CSMS gone)")
+                else:
+                    log.warning("CSMS closed the link (%s)", connection.close_reason or connection.close_code)
         return registered
-
-    def _auth_header(self) -> dict[str, str]:
-        key = self._config.value("AuthorizationKey")
-        if not key:
-            return {}
-        token = base64.b64encode(f"{self._link.identity}:{key}".encode()).decode()
-        return {"Authorization": f"Basic {token}"}
 
     def _answering(self) -> bool:
         """After a Rejected boot the station answers nothing until it boots again (§4.2)."""
@@ -291,8 +326,11 @@ class Session:
                 pong = await connection.ping()
                 await asyncio.wait_for(pong, timeout=max(interval, self._timeout))
             except asyncio.TimeoutError:
-                log.warning("no WebSocket pong within %s s; closing the link", max(interval, self._timeout))
-                await connection.close(code=1011, reason="ping timeout")
+                log.warning("no WebSocket pong within %s s; dropping the link", max(interval, self._timeout))
+                # A half-open link cannot carry a close handshake either: waiting for one
+                # would only delay the reconnect by close_timeout.
+                self._closing = "ping timeout"
+                connection.transport.abort()
                 return
             except websockets.exceptions.ConnectionClosed:
                 return

@@ -8,6 +8,7 @@ instead (configkeys/), so the two never compete for the same value.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -96,6 +97,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name}: {path} is not a readable file")
         if self.tls_key is not None and self.tls_cert is None:
             raise ValueError("tls_key: given without tls_cert")
+        for name in ("tls_key", "tls_cert"):  # a certificate file may hold the private key too
+            path = getattr(self, name)
+            if path is not None and (name == "tls_key" or _private_key_in(path)) and _world_readable(path):
+                raise ValueError(f"{name}: {path} holds a private key readable by every user ({_mode(path)}); chmod 600 or 640 it")
         if self.connectors is None:
             self.connectors = station.connectors
         if self.meters is None:
@@ -150,10 +155,24 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
             raise SettingsError([f"config: cannot read {path}: {exc}"]) from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError([f"config: {path} is not valid TOML: {exc}"]) from None
+    if path and "password" in values and _world_readable(Path(path)):
+        raise SettingsError([f"config: {path} holds the password and is readable by every user ({_mode(Path(path))}); chmod 600 or 640 it"])
     try:
         return Settings(**values)
     except ValidationError as exc:
         raise SettingsError([_describe(error) for error in exc.errors()]) from None
+
+
+def _world_readable(path: Path) -> bool:
+    return bool(path.stat().st_mode & stat.S_IROTH)
+
+
+def _mode(path: Path) -> str:
+    return f"mode {stat.S_IMODE(path.stat().st_mode):04o}"
+
+
+def _private_key_in(path: Path) -> bool:
+    return b"PRIVATE KEY-----" in path.read_bytes()
 
 
 def _describe(error: Any) -> str:

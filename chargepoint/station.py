@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections.abc import Callable
 from typing import Any
 
 from ocpp.v16 import call
-from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, ResetType
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason, ResetType
 from websockets.asyncio.client import ClientConnection
 
 from chargepoint.authorization import Authorizer
@@ -33,7 +32,7 @@ from chargepoint.metering import (
 )
 from chargepoint.protocol import Features, StationEndpoint
 from chargepoint.redaction import SecretScrubber
-from chargepoint.security import security_profile_rule
+from chargepoint.security import SecurityProfiles, security_profile_rule
 from chargepoint.service_manager import ServiceManager
 from chargepoint.session import LinkConfig, NotAccepted, Session
 from chargepoint.settings import Settings
@@ -77,16 +76,6 @@ def meter_figures(settings: Settings) -> frozenset[str]:
     return frozenset.intersection(*(figures_of(spec) for spec in settings.meter_specs))
 
 
-def tls_context(settings: Settings) -> ssl.SSLContext | None:
-    """The CSMS's CA and our client certificate, when the installation provides them."""
-    if settings.tls_ca is None and settings.tls_cert is None:
-        return None
-    context = ssl.create_default_context(cafile=settings.tls_ca)
-    if settings.tls_cert is not None:
-        context.load_cert_chain(settings.tls_cert, settings.tls_key)
-    return context
-
-
 class Station:
     def __init__(self, settings: Settings, scrubber: SecretScrubber) -> None:
         self.settings = settings
@@ -97,16 +86,21 @@ class Station:
         self.clock = Clock()
         self.frame_log = FrameLog(settings.frame_log, self.clock, scrubber)
         self.restart: asyncio.Future[ResetType] | None = None
+        self.service_manager = ServiceManager()
         model = settings.station_model
         self._boot_payload = call.BootNotification(**boot_notification_fields(model, settings.identity))
+        state = StateTable(self.db)
+        security = SecurityProfiles(self.config, settings, state)
         self.session = Session(
-            LinkConfig(settings.csms_url, settings.identity, settings.reconnect_max_delay, tls_context(settings)),
+            LinkConfig(settings.csms_url, settings.identity, settings.reconnect_max_delay),
+            security,
             self.config,
             self.clock,
             self._boot_payload,
             self._endpoint,
             self._registered,
         )
+        security.watch(self.session.renew)
         self.reporter = StatusReporter(self.session, self.config, self.clock)
         availability = AvailabilityTable(self.db)
         stored = availability.load()
@@ -120,7 +114,6 @@ class Station:
         builder = MeterValueBuilder(self.config, self.clock)
         sampler = TransactionSampler(self.transactions, self.config, builder)
         self.connectors: list[Connector] = []
-        state = StateTable(self.db)
         for number, spec in enumerate(settings.meter_specs, start=1):
             evse = self._simulated_evse(number, state)
             meter = MeterWatch(self._meter(spec, evse), figures_of(spec))
@@ -140,6 +133,7 @@ class Station:
                     operative=status.status != ChargePointStatus.unavailable,
                 )
             )
+        self.resets = ResetService(self.connectors, self.queue, state, self._request_restart)
         self.features = Features(
             configuration=ConfigurationService(self.config),
             remote=RemoteControl(
@@ -151,7 +145,7 @@ class Station:
                 ChargingProfiles(),
                 availability,
             ),
-            reset=ResetService(self.connectors, self.queue, self._request_restart),
+            reset=self.resets,
             authorization=self.authorizer,
             data_transfer=DataTransfers(model.charge_point_vendor),
             triggers=Triggers(
@@ -237,20 +231,29 @@ class Station:
 
     def _request_restart(self, kind: ResetType) -> None:
         if self.restart is not None and not self.restart.done():
+            if kind == ResetType.soft:
+                self.service_manager.restarting_in_place()
             self.restart.set_result(kind)
 
     def _recover_after_power_loss(self) -> None:
-        """Transactions a crash left open end with reason PowerLoss and their last stored reading;
-        each connector then picks up where its cable is (WEMOB §4.4.5 AllowChargeAfterBrownOut)."""
+        """Transactions a crash left open end with their last stored reading, as PowerLoss, or
+        as the reset a crash cut short (a Hard one with a reboot command still reboots); each
+        connector then picks up where its cable is (WEMOB §4.4.5 AllowChargeAfterBrownOut)."""
+        reset = self.resets.interrupted()
+        reason = {None: Reason.power_loss, ResetType.soft: Reason.soft_reset, ResetType.hard: Reason.hard_reset}[reset]
         resumed: dict[int, str] = {}
         for transaction in self.transactions.interrupted():
             log.warning(
-                "connector %d: transaction (local %d) was interrupted; stopping it as PowerLoss",
+                "connector %d: transaction (local %d) was interrupted; stopping it as %s",
                 transaction.connector,
                 transaction.local_id,
+                reason.value,
             )
-            self.transactions.close_after_power_loss(transaction)
+            self.transactions.close_interrupted(transaction, reason)
             resumed[transaction.connector] = transaction.id_tag
+        if reset == ResetType.hard and self.settings.reboot_command is not None:
+            self._request_restart(ResetType.hard)
+            return
         brown_out = self.config.has("AllowChargeAfterBrownOut") and self.config.boolean("AllowChargeAfterBrownOut")
         for connector in self.connectors:
             connector.spawn(connector.after_restart(resumed.get(connector.id) if brown_out else None))
@@ -271,7 +274,7 @@ class Station:
         loop = asyncio.get_running_loop()
         workers = [loop.create_task(c.meter.run()) for c in self.connectors]
         workers += [loop.create_task(w) for w in (self.session.run(), self.queue.run(), self.aligned.run())]
-        workers.append(loop.create_task(ServiceManager().run(self._service_status)))
+        workers.append(loop.create_task(self.service_manager.run(self._service_status)))
         try:
             await asyncio.wait([*workers, self.restart], return_when=asyncio.FIRST_COMPLETED)
             for worker in workers:

@@ -7,10 +7,15 @@ transaction; callers persist before they acknowledge anything to the CSMS.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # Forward-only migrations: index i upgrades a database at user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -61,6 +66,21 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def _private(path: Path) -> None:
+    """The database holds the AuthorizationKey: its directory is 0700 and the file 0600
+    (SQLite gives the -wal and -shm files the database file's mode)."""
+    directory = path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    if mode & 0o077:
+        log.warning("data directory %s was mode %04o; making it 0700", directory, mode)
+        directory.chmod(0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        log.warning("%s was readable by others; making it 0600", path)
+        path.chmod(0o600)
+
+
 class SchemaTooNew(Exception):
     """The file was written by a newer build; touching it could destroy what it knows."""
 
@@ -69,7 +89,7 @@ class Database:
     """An open chargepoint.db, migrated to the newest schema."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private(path)
         self.path = path
         self._conn = sqlite3.connect(path, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -164,3 +184,7 @@ class StateTable:
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 (name, value),
             )
+
+    def delete(self, name: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM station_state WHERE name = ?", (name,))

@@ -154,6 +154,17 @@ class Configuration:
         self._notify(definition.name, checked)
         return ChangeStatus.REBOOT_REQUIRED if definition.reboot_required else ChangeStatus.ACCEPTED
 
+    def restore(self, key: str, value: str) -> None:
+        """Put back a value the station itself held before, past the feature rules but not the
+        type check: the SecurityProfile fallback (whitepaper A05.FR.08) must go down again."""
+        definition = self._definition(key)
+        checked = self._check(definition, value)
+        if isinstance(checked, Invalid):
+            raise ValueError(f"{definition.name}={value!r}: {checked.reason}")
+        self._storage.save_key(definition.name, checked)
+        self._stored[definition.name] = checked
+        self._notify(definition.name, checked)
+
     def add_validator(self, key: str, validator: Validator) -> None:
         """An extra rule from a feature module; it returns a reason to refuse, or None."""
         self._validators.setdefault(self._definition(key).name, []).append(validator)

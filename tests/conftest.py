@@ -42,6 +42,7 @@ class Daemon:
         values = {"data_dir": str(self.data_dir), "frame_log": str(self.frame_log), "log_level": "DEBUG"}
         values.update(settings)
         self.config_file.write_text("".join(f"{k} = {_toml(v)}\n" for k, v in values.items()))
+        self.config_file.chmod(0o600)  # it may hold the password: world-readable would be refused
         self.process: subprocess.Popen[bytes] | None = None
         self.extra_env: dict[str, str] = {}  # e.g. NOTIFY_SOCKET for the daemon only
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Callable
@@ -203,6 +204,7 @@ class Csms:
         errors: dict[str, str] | None = None,
         ignore: set[str] | None = None,
         port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.boot_status = boot_status  # Accepted | Pending | Rejected
         self.boot_interval = boot_interval  # heartbeat interval, or retry interval when not Accepted
@@ -223,6 +225,7 @@ class Csms:
         self.last_headers: Headers | None = None
 
         self._port = port
+        self._tls = tls  # serve wss:// on "localhost" with this server context
         self._server: Server | None = None
         self._station: _CentralSystem | None = None
         self._connected = asyncio.Event()
@@ -236,6 +239,7 @@ class Csms:
             self._port,
             subprotocols=[SUBPROTOCOL],
             process_request=self._check_request,
+            ssl=self._tls,
         )
         return self
 
@@ -248,7 +252,8 @@ class Csms:
     def url(self) -> str:
         """Where the station connects; it appends its identity as the last path segment."""
         assert self._server is not None, "Csms not started"
-        return f"ws://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/ocpp"
+        port = self._server.sockets[0].getsockname()[1]
+        return f"wss://localhost:{port}/ocpp" if self._tls else f"ws://127.0.0.1:{port}/ocpp"
 
     @property
     def identity(self) -> str | None:
@@ -273,6 +278,12 @@ class Csms:
         """Return once a station is connected (after disconnect(): once it has reconnected)."""
         async with asyncio.timeout(timeout):
             await self._connected.wait()
+
+    async def wait_connections(self, count: int, timeout: float = 10.0) -> None:
+        """Until the station has opened `count` connections in all: a reconnect after n is n + 1."""
+        async with asyncio.timeout(timeout):
+            while self.connections < count:
+                await asyncio.sleep(0.02)
 
     def id_tag_info(self, id_tag: str) -> Payload:
         return self.id_tags.get(id_tag, {"status": "Accepted"})

@@ -148,7 +148,9 @@ async def test_authorization_key_never_leaves_the_station(csms, make_daemon) -> 
     password = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
     daemon = make_daemon(csms, password=password)
     await booted(csms, daemon)
+    csms.basic_auth = (csms.identity, secret)
     assert (await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=secret))).status == "Accepted"
+    await csms.wait_connections(2)  # whitepaper A01: a new key, a new connection
     answer = await csms.call(call.GetConfiguration())
     assert all(entry["key"] != "AuthorizationKey" for entry in answer.configuration_key)
     status = await daemon.cli("status", "--json")
@@ -158,8 +160,11 @@ async def test_authorization_key_never_leaves_the_station(csms, make_daemon) -> 
     assert "AuthorizationKey" in daemon.frames()  # the frame was logged, with its value masked
     # Field order and letter case are free in JSON and in CiString key names.
     other = "ffeeddccbbaa99887766554433221100"
+    csms.basic_auth = (csms.identity, other)
     await csms.send_raw(json.dumps([2, "k2", "ChangeConfiguration", {"value": other, "key": "authorizationKEY"}]))
     assert (await csms.next_incoming_response("k2"))[2] == {"status": "Accepted"}
+    await csms.wait_connections(3)
+    assert csms.refused == 0  # each new key was on the very next upgrade
     assert other not in daemon.frames() and other not in daemon.logs()
 
 
@@ -176,4 +181,7 @@ async def test_security_profile_only_goes_up_and_needs_its_prerequisites(csms, m
         ("SecurityProfile", "2", "Rejected"),  # ws:// and no CA
     ]
     for key, value, status in changes:
+        connections = csms.connections
         assert (await csms.call(call.ChangeConfiguration(key=key, value=value))).status == status, (key, value)
+        if status == "Accepted":  # A01 / A05.FR.06: the link is renewed with what changed
+            await csms.wait_connections(connections + 1)

@@ -13,6 +13,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from ocpp.v16 import call
 
 from chargepoint.cli import EXIT_HARD_RESET
@@ -154,6 +155,30 @@ async def test_soft_reset_with_transaction(csms: Csms, make_daemon) -> None:
     await booted(csms, daemon)
     await asyncio.sleep(0.3)
     assert len(csms.received("StopTransaction")) == 1
+
+
+@pytest.mark.parametrize("kind", ["Soft", "Hard"])
+async def test_a_reset_cut_short_by_a_crash_is_completed_on_the_next_start(
+    csms: Csms, make_daemon, tmp_path: Path, kind: str
+) -> None:
+    """Killed right after answering Accepted: the transaction still ends as the reset the CSMS
+    was promised (not PowerLoss), and a Hard reset still reboots the board."""
+    reboots = tmp_path / "reboots"
+    daemon = make_daemon(csms, reboot_command=f"sh -c 'echo reboot >> {reboots}'")
+    running = await charging(csms, daemon)
+    await reset(csms, kind)
+    daemon.kill()
+    assert not reboots.exists() and csms.received("StopTransaction") == []
+    daemon.start()
+    if kind == "Hard":
+        assert await exit_status(daemon) == EXIT_HARD_RESET
+        assert reboots.read_text() == "reboot\n"
+        daemon.start()  # systemd, after the reboot
+    stop = await csms.wait_for("StopTransaction", timeout=20)
+    assert (stop.payload["transactionId"], stop.payload["reason"]) == (running, f"{kind}Reset")
+    await booted(csms, daemon)
+    assert daemon.process is not None and daemon.process.poll() is None
+    assert (reboots.read_text() if reboots.exists() else "") == ("reboot\n" if kind == "Hard" else "")
 
 
 # ChangeAvailability -----------------------------------------------------------------------

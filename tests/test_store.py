@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -51,12 +52,33 @@ def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None
 
 
 def newer_database(path: Path) -> int:
-    """A file written by a later build, whose schema this one does not know."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A file written by a later build, whose schema this one does not know (private, as
+    every build leaves it)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     version = len(MIGRATIONS) + 1
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version={version}")
+    path.chmod(0o600)
     return version
+
+
+def test_the_database_and_its_directory_are_private_to_the_service_user(tmp_path: Path) -> None:
+    """The database holds the AuthorizationKey: 0700 directory, 0600 files, even when an
+    installer left them open; nothing else in the directory is touched."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)
+    path = data_dir / "chargepoint.db"
+    sqlite3.connect(path).close()
+    path.chmod(0o644)
+    Database(path).close()
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data_dir.iterdir()}
+    assert modes and all(mode == 0o600 for mode in modes.values()), modes
+    fresh = tmp_path / "new" / "deeper" / "chargepoint.db"
+    Database(fresh).close()
+    assert stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
 
 
 def test_a_database_from_a_newer_build_is_refused_untouched(tmp_path: Path) -> None:

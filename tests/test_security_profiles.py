@@ -1,0 +1,206 @@
+"""Security profiles 0-3 of the OCPP 1.6 Security Whitepaper against a local CSMS, with a CA
+and certificates made for the test (trustme), and the secrets they carry kept out of sight."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import ssl
+from pathlib import Path
+
+import pytest
+import trustme
+from ocpp.v16 import call
+
+from tests.conftest import Daemon, booted
+from tests.csms import Csms
+
+KEY = "00112233445566778899aabbccddeeff"
+NEW_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4"
+IDENTITY = "CP-TEST-1"
+
+
+class Pki:
+    """A CSMS CA, the CSMS's server certificate and the station's client certificate, on disk
+    the way an installer leaves them (private key 0600)."""
+
+    def __init__(self, directory: Path, server_name: str = "localhost") -> None:
+        self.ca = trustme.CA()
+        self.ca_file = directory / "csms-ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.ca_file))
+        self._server = self.ca.issue_cert(server_name)
+        client = self.ca.issue_cert(IDENTITY)
+        self.cert_file, self.key_file = directory / "station.pem", directory / "station.key"
+        self.cert_file.write_bytes(b"".join(blob.bytes() for blob in client.cert_chain_pems))
+        self.key_file.write_bytes(client.private_key_pem.bytes())
+        self.key_file.chmod(0o600)
+        self.private_key = client.private_key_pem.bytes().decode()
+
+    def server(self, client_certificates: bool = False) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._server.configure_cert(context)
+        if client_certificates:  # profile 3: the CSMS authenticates the station by certificate
+            self.ca.configure_trust(context)
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+    def station_settings(self) -> dict[str, str]:
+        return {"tls_ca": str(self.ca_file), "tls_cert": str(self.cert_file), "tls_key": str(self.key_file)}
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return Pki(tmp_path)
+
+
+def basic(password: str) -> str:
+    return "Basic " + base64.b64encode(f"{IDENTITY}:{password}".encode()).decode()
+
+
+async def profile_of(csms: Csms) -> str:
+    answer = await csms.call(call.GetConfiguration(key=["SecurityProfile"]))
+    return answer.configuration_key[0]["value"]
+
+
+async def status_json(daemon: Daemon) -> dict:
+    result = await daemon.cli("status", "--json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+async def set_profile_before_start(daemon: Daemon, profile: str) -> None:
+    """The technician's way in: the local CLI with the same rules the CSMS meets."""
+    result = await daemon.cli("config", "set", "SecurityProfile", profile)
+    assert (result.code, result.out.strip()) == (0, "Accepted"), result
+    daemon.start()
+
+
+def assert_no_secrets(daemon: Daemon, *secrets: str) -> None:
+    for output in (daemon.logs(), daemon.frames()):
+        for secret in secrets:
+            assert secret not in output
+
+
+async def test_profile_0_sends_no_credentials_and_profile_1_sends_basic_auth(csms, make_daemon) -> None:
+    daemon = make_daemon(csms)
+    await booted(csms, daemon)
+    assert "Authorization" not in csms.last_headers
+    assert (await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=KEY))).status == "Accepted"
+    await csms.wait_connections(2)
+    csms.basic_auth = (IDENTITY, KEY)  # from now on the CSMS insists
+    assert (await csms.call(call.ChangeConfiguration(key="SecurityProfile", value="1"))).status == "Accepted"
+    await csms.wait_connections(3)
+    assert csms.last_headers["Authorization"] == basic(KEY) and csms.refused == 0
+    assert await profile_of(csms) == "1"
+    # A01: a new key is used on the very next connection; the old one is refused from now on.
+    csms.basic_auth = (IDENTITY, NEW_KEY)
+    assert (await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=NEW_KEY))).status == "Accepted"
+    await csms.wait_connections(4)
+    assert csms.last_headers["Authorization"] == basic(NEW_KEY) and csms.refused == 0
+    assert len(csms.received("BootNotification")) == 1  # a reconnect, not a reboot
+    assert_no_secrets(daemon, KEY, NEW_KEY, basic(KEY).split()[1], basic(NEW_KEY).split()[1])
+
+
+async def test_profile_2_verifies_the_csms_and_sends_basic_auth(make_daemon, pki) -> None:
+    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY)) as csms:
+        daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
+        await set_profile_before_start(daemon, "2")
+        await booted(csms, daemon)
+        assert csms.last_headers["Authorization"] == basic(KEY)
+        assert await profile_of(csms) == "2"
+        # Only up: 2 -> 1 or 2 is refused, and 3 is possible here (a client certificate exists).
+        for value in ("1", "2", "0"):
+            assert (await csms.call(call.ChangeConfiguration(key="SecurityProfile", value=value))).status == "Rejected"
+        assert (await status_json(daemon))["link"] == "Connected"
+        assert_no_secrets(daemon, KEY, pki.private_key.splitlines()[1])
+
+
+async def test_profile_3_presents_the_client_certificate_and_no_password(make_daemon, pki) -> None:
+    async with Csms(tls=pki.server(client_certificates=True)) as csms:
+        daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
+        await set_profile_before_start(daemon, "3")
+        await booted(csms, daemon)
+        assert "Authorization" not in csms.last_headers
+        assert await profile_of(csms) == "3"
+        assert_no_secrets(daemon, KEY, pki.private_key.splitlines()[1])
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [("another CA", "unable to get local issuer certificate"), ("another host name", "Hostname mismatch")],
+)
+async def test_a_csms_certificate_that_does_not_verify_is_refused(
+    make_daemon, pki, tmp_path: Path, fault: str, cause: str
+) -> None:
+    if fault == "another CA":
+        (tmp_path / "impostor").mkdir()
+        server = Pki(tmp_path / "impostor").server()
+    else:
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        pki.ca.issue_cert("csms.example").configure_cert(server)
+    async with Csms(tls=server, basic_auth=(IDENTITY, KEY)) as csms:
+        daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
+        await set_profile_before_start(daemon, "2")
+        await daemon.wait_socket()
+        await wait_log(daemon, cause)
+        assert csms.connections == 0
+        assert (await status_json(daemon))["link"] in ("Error", "Connecting")
+
+
+async def test_a_raised_profile_that_cannot_connect_falls_back_to_the_old_one(make_daemon, pki) -> None:
+    """A05.FR.08: this CSMS wants TLS with Basic auth (2); profile 3 drops the password, the
+    CSMS refuses it, and after three refused connects the station is back on profile 2."""
+    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY)) as csms:
+        daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
+        await set_profile_before_start(daemon, "2")
+        await booted(csms, daemon)
+        assert (await csms.call(call.ChangeConfiguration(key="SecurityProfile", value="3"))).status == "Accepted"
+        await wait_log(daemon, "falling back to 2")
+        await csms.wait_connections(2, timeout=20)
+        assert csms.refused == 3
+        assert csms.last_headers["Authorization"] == basic(KEY)
+        assert await profile_of(csms) == "2"
+        # The fallback is stored: a restart stays on 2.
+        await daemon.stop()
+        daemon.start()
+        await csms.wait_connections(3, timeout=20)
+        assert csms.refused == 3 and await profile_of(csms) == "2"
+        assert_no_secrets(daemon, KEY, pki.private_key.splitlines()[1])
+
+
+async def test_ws_is_refused_under_profile_2(make_daemon, pki) -> None:
+    """An installer who edits csms_url back to ws:// does not get a plaintext link."""
+    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY)) as csms:
+        daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
+        result = await daemon.cli("config", "set", "SecurityProfile", "2")
+        assert result.out.strip() == "Accepted"
+        async with Csms() as plain:
+            text = daemon.config_file.read_text().replace(csms.url, plain.url)
+            daemon.config_file.write_text(text)
+            daemon.start()
+            await wait_log(daemon, "SecurityProfile 2 needs TLS; refusing to connect to a ws:// csms_url")
+            assert plain.connections == 0
+            assert (await status_json(daemon))["link"] in ("Error", "Connecting")
+
+
+async def test_a_world_readable_private_key_or_password_file_is_refused(make_daemon, pki) -> None:
+    pki.key_file.chmod(0o644)
+    daemon = make_daemon(start=False, **pki.station_settings())
+    result = await daemon.cli("run")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip() == (
+        f"chargepoint: setting tls_key: {pki.key_file} holds a private key readable by every user (mode 0644); chmod 600 or 640 it"
+    )
+    pki.key_file.chmod(0o600)
+    daemon = make_daemon(start=False, password=KEY)
+    daemon.config_file.chmod(0o644)
+    result = await daemon.cli("status")
+    assert result.code == 2 and KEY not in result.err
+    assert "holds the password and is readable by every user (mode 0644)" in result.err
+
+
+async def wait_log(daemon: Daemon, text: str, timeout: float = 15.0) -> None:
+    async with asyncio.timeout(timeout):
+        while text not in daemon.logs():
+            await asyncio.sleep(0.05)
