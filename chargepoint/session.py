@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 UNUSABLE_ANSWERS: tuple[type[Exception], ...] = (OCPPError, UnknownCallErrorCodeError, ValueError, TypeError)
 RETRY_WHEN_NO_INTERVAL = 60.0  # Boot retry when a Pending/Rejected answer gives interval 0
 FIRST_RECONNECT_DELAY = 0.5
+PROBE_TIMEOUT = 10  # seconds a ping after an unanswered CALL may take to come back
 
 
 class LinkState(StrEnum):
@@ -276,7 +277,8 @@ class Session:
             except OCPPError as exc:
                 outgoing.answer.set_exception(CallFailed(f"{name}: CSMS answered {exc.code}: {exc.description}"))
             except asyncio.TimeoutError:
-                outgoing.answer.set_exception(CallFailed(f"{name}: no answer within {self._timeout} s"))
+                if await self._still_answering(name):
+                    outgoing.answer.set_exception(CallFailed(f"{name}: no answer within {self._timeout} s"))
             except UNUSABLE_ANSWERS as exc:
                 outgoing.answer.set_exception(CallFailed(f"{name}: unusable answer from the CSMS: {_reason(exc)}"))
             else:
@@ -284,6 +286,26 @@ class Session:
             finally:
                 if not outgoing.answer.done():  # the link went down with this CALL in flight
                     outgoing.answer.set_exception(NotAccepted(f"{name}: link to the CSMS lost before an answer"))
+
+    async def _still_answering(self, name: str) -> bool:
+        """A CALL went unanswered. A CSMS that still answers a ping ignored it, which costs the
+        message an attempt; one that does not is behind a dead (half-open) link, which is
+        dropped at once and costs nothing: the message goes again on the next connection."""
+        connection = self._connection
+        if connection is None:
+            return False
+        probe = min(self._timeout, PROBE_TIMEOUT)
+        try:
+            pong = await connection.ping()
+            await asyncio.wait_for(pong, probe)
+        except asyncio.TimeoutError:
+            log.warning("%s unanswered and no WebSocket pong within %s s; dropping the link", name, probe)
+            self._closing = "unanswered"
+            connection.transport.abort()
+            return False
+        except websockets.exceptions.ConnectionClosed:
+            return False
+        return True
 
     def _fail_queued(self, reason: str) -> None:
         while not self._queue.empty():

@@ -240,6 +240,29 @@ async def test_half_open_link_is_detected_by_websocket_ping(network: Network, ma
     await stop_and_check_delivery(daemon, csms)
 
 
+async def test_half_open_link_without_pings_is_found_by_the_unanswered_call(
+    network: Network, make_daemon: MakeDaemon
+) -> None:
+    """WebSocketPingInterval 0: the first unanswered MeterValues is followed by a ping; no pong
+    means a dead link, dropped at once, and the message keeps all its attempts."""
+    csms, proxy = network
+    daemon = make_daemon(csms_url=proxy.url(), **LINK)
+    await booted(csms, daemon)
+    await configure(csms, WebSocketPingInterval="0")
+    await charging(csms, daemon)
+    proxy.freeze()
+    await proxy.refuse()
+    await eventually(
+        lambda: "unanswered and no WebSocket pong within 2 s; dropping the link" in daemon.logs(), 15, "the dead link dropped"
+    )
+    await link_down_with_messages_queued(daemon)
+    await proxy.forward()
+    await eventually(lambda: csms.connections == 2, 15, "the station reconnects")
+    await connected(daemon)
+    await stop_and_check_delivery(daemon, csms)
+    assert " attempt " not in daemon.logs()  # no TransactionMessageAttempts spent on a dead link
+
+
 async def test_csms_restart_mid_session(network: Network, make_daemon: MakeDaemon) -> None:
     """The CSMS goes away behind the proxy (as behind a load balancer) and comes back."""
     csms, proxy = network
