@@ -68,10 +68,13 @@ class ResetService:
             self._restart(kind)
 
     def interrupted(self) -> ResetType | None:
-        """A reset the CSMS was told Accepted that a crash cut short, cleared as it is taken."""
+        """A reset the CSMS was told Accepted that a crash cut short; `completed` clears it once
+        its transactions are closed, so a crash during recovery still finds it."""
         pending = self._state.get(PENDING_STATE)
         if pending is None:
             return None
-        self._state.delete(PENDING_STATE)
         log.warning("a %s reset was interrupted by a crash; completing it", pending)
         return ResetType(pending)
+
+    def completed(self) -> None:
+        self._state.delete(PENDING_STATE)

@@ -17,6 +17,8 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from websockets.exceptions import InvalidStatus
+
 from chargepoint.settings import Settings
 from chargepoint.store import StateTable
 from configkeys import Configuration
@@ -65,9 +67,11 @@ class SecurityProfiles:
         self._state = state
         self._in_use = config.integer(PROFILE_KEY)
         self._failures = 0
+        self._renew_link: Callable[[str], None] = lambda _: None
 
     def watch(self, renew_link: Callable[[str], None]) -> None:
         """Both changes take effect on a new connection (A01 step 3, A05.FR.06)."""
+        self._renew_link = renew_link
 
         def raised(value: str) -> None:
             if int(value) > self._in_use:
@@ -84,24 +88,37 @@ class SecurityProfiles:
         self._config.subscribe(KEY, new_key)
 
     def current(self) -> LinkSecurity:
-        """For the next connection; raises InsecureLink, or OSError/ssl.SSLError for TLS files."""
+        """For the next connection; raises InsecureLink, or OSError/ssl.SSLError for TLS files.
+        A prerequisite that went missing from the settings since the raise is refused, never
+        quietly weakened (system trust store instead of tls_ca, no credentials at all)."""
         profile = self._config.integer(PROFILE_KEY)
-        secure_url = self._settings.csms_url.startswith("wss://")
+        settings = self._settings
+        secure_url = settings.csms_url.startswith("wss://")
         if profile >= 2 and not secure_url:
             raise InsecureLink(f"SecurityProfile {profile} needs TLS; refusing to connect to a ws:// csms_url")
+        if profile >= 2 and settings.tls_ca is None:
+            raise InsecureLink(f"SecurityProfile {profile} needs the CSMS's CA; tls_ca is not set")
+        if profile == 3 and settings.tls_cert is None:
+            raise InsecureLink("SecurityProfile 3 needs a client certificate; tls_cert is not set")
         return LinkSecurity(profile, self._tls(profile) if secure_url else None, self._basic_auth(profile))
 
-    def connected(self) -> None:
-        """The CSMS took the connection: a raised profile has proved itself."""
+    def connected(self, used: LinkSecurity) -> None:
+        """The CSMS took a connection: a raised profile has proved itself, unless the profile
+        changed while that connection was being made (then the link is renewed with it)."""
+        if used.profile != self._in_use:
+            self._renew_link(f"SecurityProfile {self._in_use}")
+            return
         self._failures = 0
         if self._state.get(FALLBACK_STATE) is not None:
             self._state.delete(FALLBACK_STATE)
             log.info("SecurityProfile %d in use", self._in_use)
 
-    def failed(self) -> None:
-        """A connect failed; the third in a row under a raised profile goes back to the old one."""
+    def failed(self, used: LinkSecurity | None, exc: BaseException) -> None:
+        """A connect failed. Under a raised profile, the third failure in a row that the profile
+        can cause (TLS, refused credentials, missing files) goes back to the old profile; a
+        CSMS that is down or unreachable says nothing about the profile and counts for nothing."""
         fallback = self._state.get(FALLBACK_STATE)
-        if fallback is None:
+        if fallback is None or (used is not None and used.profile != self._in_use) or not _profile_related(exc):
             return
         self._failures += 1
         if self._failures < TRIAL_ATTEMPTS:
@@ -112,9 +129,9 @@ class SecurityProfiles:
             self._failures,
             fallback,
         )
-        self._state.delete(FALLBACK_STATE)
         self._in_use, self._failures = int(fallback), 0
         self._config.restore(PROFILE_KEY, fallback)
+        self._state.delete(FALLBACK_STATE)
 
     def _basic_auth(self, profile: int) -> dict[str, str]:
         key = self._config.value(KEY)
@@ -131,3 +148,9 @@ class SecurityProfiles:
         if profile == 3 and settings.tls_cert is not None:
             context.load_cert_chain(settings.tls_cert, settings.tls_key)
         return context
+
+
+def _profile_related(exc: BaseException) -> bool:
+    if isinstance(exc, InvalidStatus):
+        return exc.response.status_code in (401, 403)
+    return isinstance(exc, (InsecureLink, ssl.SSLError, ssl.CertificateError, FileNotFoundError, PermissionError))

@@ -108,7 +108,7 @@ class Session:
         self._ever_accepted = False
         self._open = asyncio.Event()  # set while Accepted on a live link
         self._renewals: set[asyncio.Task[None]] = set()
-        self._opened = False  # the last connect got as far as an open WebSocket
+        self._presented: LinkSecurity | None = None  # what the latest connect attempt presented
         self._closing: str | None = None  # why the station itself is closing the live link
         config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
         config.subscribe("WebSocketPingInterval", lambda _: self._restart_ping())
@@ -157,7 +157,8 @@ class Session:
         async def close() -> None:
             await endpoint.answered()
             log.info("reconnecting to the CSMS: %s", reason)
-            self._closing = reason
+            if self._connection is connection:
+                self._closing = reason
             await connection.close(code=1000, reason=reason)
 
         task = asyncio.get_running_loop().create_task(close())
@@ -178,9 +179,8 @@ class Session:
             except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError, InsecureLink) as exc:
                 self.link_state = LinkState.ERROR
                 log.warning("CSMS link to %s failed: %s", self.url, describe(exc, self.url))
+                self._security.failed(self._presented, exc)
                 registered = False
-            if not self._opened:
-                self._security.failed()
             # Only a link that got as far as an accepted registration resets the backoff, so a
             # CSMS that accepts sockets and drops them at once is not hammered.
             failures = 0 if registered else failures + 1
@@ -189,9 +189,9 @@ class Session:
 
     async def _connect_and_serve(self) -> bool:
         """Serve one connection until it closes; True if the station was Accepted on it."""
-        self._opened = False
+        self._presented = None
         self._closing = None
-        security = self._security.current()
+        security = self._presented = self._security.current()
         async with connect(
             self.url,
             subprotocols=[Subprotocol("ocpp1.6")],
@@ -204,8 +204,7 @@ class Session:
         ) as connection:
             if connection.subprotocol != "ocpp1.6":
                 raise websockets.exceptions.InvalidHandshake("CSMS did not agree to subprotocol ocpp1.6")
-            self._opened = True
-            self._security.connected()
+            self._security.connected(security)
             self.link_state = LinkState.CONNECTED
             log.info("connected to %s", self.url)
             endpoint = self._make_endpoint(connection, self._answering, self._timeout)
@@ -234,6 +233,7 @@ class Session:
                     if task is not None:
                         task.cancel()
                 self._connection = self._endpoint = None
+                self.link_state = LinkState.CONNECTING  # until the next connect says otherwise
                 self._fail_queued("link to the CSMS lost")
             if self._closing is None:  # renew() and a missing pong have said why already
                 if connection.protocol.close_rcvd is None:
@@ -294,13 +294,22 @@ class Session:
         connection = self._connection
         if connection is None:
             return False
-        probe = min(self._timeout, PROBE_TIMEOUT)
+        return await self._answers_ping(connection, min(self._timeout, PROBE_TIMEOUT), f"{name} unanswered and ")
+
+    async def _answers_ping(self, connection: ClientConnection, within: float, cause: str = "") -> bool:
+        """True when a pong comes back in time. Otherwise the half-open link is aborted: a close
+        handshake could not get through either, and waiting for one only delays the reconnect.
+        The ping is inside the time limit too: on a dead link even sending it may stall."""
+
+        async def round_trip() -> None:
+            await (await connection.ping())
+
         try:
-            pong = await connection.ping()
-            await asyncio.wait_for(pong, probe)
+            await asyncio.wait_for(round_trip(), within)
         except asyncio.TimeoutError:
-            log.warning("%s unanswered and no WebSocket pong within %s s; dropping the link", name, probe)
-            self._closing = "unanswered"
+            log.warning("%sno WebSocket pong within %s s; dropping the link", cause, within)
+            if self._connection is connection:
+                self._closing = "no pong"
             connection.transport.abort()
             return False
         except websockets.exceptions.ConnectionClosed:
@@ -344,17 +353,7 @@ class Session:
         """A pong that never comes means a half-open TCP link: close it so we reconnect."""
         while True:
             await asyncio.sleep(interval)
-            try:
-                pong = await connection.ping()
-                await asyncio.wait_for(pong, timeout=max(interval, self._timeout))
-            except asyncio.TimeoutError:
-                log.warning("no WebSocket pong within %s s; dropping the link", max(interval, self._timeout))
-                # A half-open link cannot carry a close handshake either: waiting for one
-                # would only delay the reconnect by close_timeout.
-                self._closing = "ping timeout"
-                connection.transport.abort()
-                return
-            except websockets.exceptions.ConnectionClosed:
+            if not await self._answers_ping(connection, max(interval, self._timeout)):
                 return
 
 

@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from configkeys import StationModel, get_profile
+from configkeys import SECURITY_KEYS, Invalid, StationModel, get_profile, normalise
 from drivers.meter_url import MeterSpec, parse_meter_url
 
 CONFIG_ENV = "CHARGEPOINT_CONFIG"
+SECRET_SETTINGS = frozenset({"password"})
 
 
 class SettingsError(Exception):
@@ -73,6 +74,16 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError("must be a ws:// or wss:// URL with a host")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _authorization_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """It becomes the AuthorizationKey, so it must be one (whitepaper A00.FR.205)."""
+        if value is not None:
+            key = next(key for key in SECURITY_KEYS if key.name == "AuthorizationKey")
+            if isinstance(normalise(key, value.get_secret_value()), Invalid):
+                raise ValueError("must be 16 to 20 bytes written as 32 to 40 hexadecimal digits")
         return value
 
     @field_validator("identity")
@@ -182,6 +193,7 @@ def _describe(error: Any) -> str:
         return message  # whole-model checks name their field in the message
     if error["type"] == "extra_forbidden":
         return f"{field}: unknown setting"
-    if "input" in error and not isinstance(error["input"], dict) and error["type"] != "missing":
+    secret = field in SECRET_SETTINGS  # a wrong password is still a password: never echoed
+    if "input" in error and not isinstance(error["input"], dict) and error["type"] != "missing" and not secret:
         return f"{field}: {message} (got {error['input']!r})"
     return f"{field}: {message}"

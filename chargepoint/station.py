@@ -251,6 +251,7 @@ class Station:
             )
             self.transactions.close_interrupted(transaction, reason)
             resumed[transaction.connector] = transaction.id_tag
+        self.resets.completed()
         if reset == ResetType.hard and self.settings.reboot_command is not None:
             self._request_restart(ResetType.hard)
             return

@@ -71,8 +71,11 @@ def _private(path: Path) -> None:
     (SQLite gives the -wal and -shm files the database file's mode)."""
     directory = path.parent
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = stat.S_IMODE(directory.stat().st_mode)
+    info = directory.stat()
+    mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
+        if info.st_uid != os.getuid() or mode & stat.S_ISVTX:  # someone else's, or shared like /tmp
+            raise PermissionError(f"mode {mode:04o} lets other users in; give the station a directory of its own")
         log.warning("data directory %s was mode %04o; making it 0700", directory, mode)
         directory.chmod(0o700)
     os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))

@@ -15,6 +15,7 @@ from ocpp.v16 import call
 
 from tests.conftest import Daemon, booted
 from tests.csms import Csms
+from tests.fault_proxy import FaultProxy
 
 KEY = "00112233445566778899aabbccddeeff"
 NEW_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4"
@@ -29,7 +30,7 @@ class Pki:
         self.ca = trustme.CA()
         self.ca_file = directory / "csms-ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_file))
-        self._server = self.ca.issue_cert(server_name)
+        self._server = self.ca.issue_cert(server_name, "127.0.0.1")
         client = self.ca.issue_cert(IDENTITY)
         self.cert_file, self.key_file = directory / "station.pem", directory / "station.key"
         self.cert_file.write_bytes(b"".join(blob.bytes() for blob in client.cert_chain_pems))
@@ -37,12 +38,12 @@ class Pki:
         self.key_file.chmod(0o600)
         self.private_key = client.private_key_pem.bytes().decode()
 
-    def server(self, client_certificates: bool = False) -> ssl.SSLContext:
+    def server(self, client_certificates: ssl.VerifyMode = ssl.CERT_NONE) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._server.configure_cert(context)
-        if client_certificates:  # profile 3: the CSMS authenticates the station by certificate
+        if client_certificates != ssl.CERT_NONE:  # profile 3: the CSMS knows stations by certificate
             self.ca.configure_trust(context)
-            context.verify_mode = ssl.CERT_REQUIRED
+            context.verify_mode = client_certificates
         return context
 
     def station_settings(self) -> dict[str, str]:
@@ -117,7 +118,7 @@ async def test_profile_2_verifies_the_csms_and_sends_basic_auth(make_daemon, pki
 
 
 async def test_profile_3_presents_the_client_certificate_and_no_password(make_daemon, pki) -> None:
-    async with Csms(tls=pki.server(client_certificates=True)) as csms:
+    async with Csms(tls=pki.server(client_certificates=ssl.CERT_REQUIRED)) as csms:
         daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
         await set_profile_before_start(daemon, "3")
         await booted(csms, daemon)
@@ -169,19 +170,46 @@ async def test_a_raised_profile_that_cannot_connect_falls_back_to_the_old_one(ma
         assert_no_secrets(daemon, KEY, pki.private_key.splitlines()[1])
 
 
-async def test_ws_is_refused_under_profile_2(make_daemon, pki) -> None:
-    """An installer who edits csms_url back to ws:// does not get a plaintext link."""
-    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY)) as csms:
+async def test_a_csms_that_is_down_during_the_trial_does_not_cause_a_fallback(make_daemon, pki) -> None:
+    """Connection refused says nothing about the profile: only TLS and credential failures
+    count towards A05.FR.08, so an outage right after the raise keeps the new profile."""
+    async with Csms(tls=pki.server(client_certificates=ssl.CERT_OPTIONAL)) as csms, FaultProxy(
+        int(csms.url.rsplit(":", 1)[1].split("/")[0])
+    ) as proxy:
+        daemon = make_daemon(csms_url=proxy.url("wss"), start=False, password=KEY, **pki.station_settings())
+        await set_profile_before_start(daemon, "2")
+        await booted(csms, daemon)
+        await proxy.refuse()  # the live connection stays; new ones are refused
+        assert (await csms.call(call.ChangeConfiguration(key="SecurityProfile", value="3"))).status == "Accepted"
+        await wait_log(daemon, "connection refused")
+        async with asyncio.timeout(20):
+            while daemon.logs().count("connection refused") < 4:
+                await asyncio.sleep(0.05)
+        await proxy.forward()
+        await csms.wait_connections(2, timeout=20)
+        assert "Authorization" not in csms.last_headers  # profile 3: the certificate, no password
+        assert await profile_of(csms) == "3"
+        assert "falling back" not in daemon.logs()
+
+
+@pytest.mark.parametrize("edit", ["csms_url back to ws://", "tls_ca removed"])
+async def test_a_settings_edit_never_weakens_profile_2(make_daemon, pki, edit: str) -> None:
+    """An installer who edits the settings after the raise gets no plaintext link and no
+    quiet switch to the system's trust store: the station refuses and says why."""
+    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY)) as csms, Csms() as plain:
         daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
         result = await daemon.cli("config", "set", "SecurityProfile", "2")
         assert result.out.strip() == "Accepted"
-        async with Csms() as plain:
-            text = daemon.config_file.read_text().replace(csms.url, plain.url)
-            daemon.config_file.write_text(text)
-            daemon.start()
-            await wait_log(daemon, "SecurityProfile 2 needs TLS; refusing to connect to a ws:// csms_url")
-            assert plain.connections == 0
-            assert (await status_json(daemon))["link"] in ("Error", "Connecting")
+        text = daemon.config_file.read_text()
+        if edit == "tls_ca removed":
+            text, cause = text.replace(f'tls_ca = "{pki.ca_file}"\n', ""), "needs the CSMS's CA; tls_ca is not set"
+        else:
+            text, cause = text.replace(csms.url, plain.url), "needs TLS; refusing to connect to a ws:// csms_url"
+        daemon.config_file.write_text(text)
+        daemon.start()
+        await wait_log(daemon, f"SecurityProfile 2 {cause}")
+        assert plain.connections == 0 and csms.connections == 0
+        assert (await status_json(daemon))["link"] in ("Error", "Connecting")
 
 
 async def test_a_world_readable_private_key_or_password_file_is_refused(make_daemon, pki) -> None:

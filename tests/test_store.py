@@ -119,3 +119,13 @@ async def test_a_key_set_from_the_shell_survives_sigkill(csms: Csms, make_daemon
     await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1, timeout=20, after=mark)
     answer = await csms.call(call.GetConfiguration(key=["MeterValueSampleInterval"]))
     assert answer.configuration_key[0]["value"] == "7"
+
+
+def test_a_shared_directory_is_refused_not_locked_down(tmp_path: Path) -> None:
+    """data_dir pointed at a /tmp-like directory: making it 0700 would break the system."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    with pytest.raises(PermissionError, match="mode 1777 lets other users in"):
+        Database(shared / "chargepoint.db")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
