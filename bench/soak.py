@@ -67,10 +67,6 @@ class SoakStation(Station):
         return self.log_path.read_text().count("DISCARDED")
 
 
-def port_of(url: str) -> int:
-    return int(url.rsplit(":", 1)[1].split("/")[0])
-
-
 def key(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True)
 
@@ -130,7 +126,7 @@ def sample_gaps(payloads: list[Any]) -> int:
 
 async def soak(seconds: float, every: float) -> bool:
     with tempfile.TemporaryDirectory(prefix="cp-soak-") as tmp:
-        async with Csms(boot_interval=3600) as csms, FaultProxy(port_of(csms.url)) as proxy:
+        async with Csms(boot_interval=3600) as csms, FaultProxy(csms.port) as proxy:
             station = SoakStation(Path(tmp), proxy.url())
             try:
                 await station.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import shutil
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,12 @@ class Daemon:
         assert process.returncode is not None
         return CliResult(process.returncode, out.decode(), err.decode())
 
+    async def status(self) -> dict[str, Any]:
+        """`chargepoint status --json`, as a technician would read it."""
+        result = await self.cli("status", "--json")
+        assert result.code == 0, result
+        return dict(json.loads(result.out))
+
     async def wait_socket(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         sock = self.data_dir / "control.sock"
@@ -103,6 +110,17 @@ class Daemon:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no control socket after {timeout} s:\n{self.logs()}")
             await asyncio.sleep(0.05)
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float, what: str) -> None:
+    """Poll `check` (plain or awaitable) until it holds; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outcome = check()
+        if await outcome if isinstance(outcome, Awaitable) else outcome:
+            return
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        await asyncio.sleep(0.05)
 
 
 def _toml(value: Any) -> str:

@@ -249,11 +249,14 @@ class Csms:
         await self.stop()
 
     @property
+    def port(self) -> int:
+        assert self._server is not None, "Csms not started"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
     def url(self) -> str:
         """Where the station connects; it appends its identity as the last path segment."""
-        assert self._server is not None, "Csms not started"
-        port = self._server.sockets[0].getsockname()[1]
-        return f"wss://localhost:{port}/ocpp" if self._tls else f"ws://127.0.0.1:{port}/ocpp"
+        return f"wss://localhost:{self.port}/ocpp" if self._tls else f"ws://127.0.0.1:{self.port}/ocpp"
 
     @property
     def identity(self) -> str | None:

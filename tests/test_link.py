@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 
 from ocpp.v16 import call
 
@@ -12,12 +11,6 @@ from tests.conftest import booted
 from tests.csms import Csms
 
 PASSWORD = "0123456789abcdef0123456789abcdef"
-
-
-async def status_json(daemon) -> dict:
-    result = await daemon.cli("status", "--json")
-    assert result.code == 0, result.err
-    return json.loads(result.out)
 
 
 async def test_identity_is_percent_encoded_and_basic_auth_carries_the_key(make_daemon) -> None:
@@ -39,7 +32,7 @@ async def test_wrong_credentials_leave_the_link_in_error(make_daemon) -> None:
                 break
             await asyncio.sleep(0.05)
         assert csms.refused >= 1 and csms.connections == 0
-        status = await status_json(daemon)
+        status = await daemon.status()
         assert status["link"] in ("Error", "Connecting") and status["registration"] == "None"
         assert "HTTP 401" in daemon.logs()
         assert PASSWORD not in daemon.logs()
@@ -54,7 +47,7 @@ async def test_reconnects_after_the_csms_drops_the_link_without_booting_again(cs
     answer = await csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
     assert answer.configuration_key
     assert len(csms.received("BootNotification")) == 1
-    assert (await status_json(daemon))["link"] == "Connected"
+    assert (await daemon.status())["link"] == "Connected"
 
 
 async def test_link_state_while_the_csms_is_down_and_back(make_daemon) -> None:
@@ -65,7 +58,7 @@ async def test_link_state_while_the_csms_is_down_and_back(make_daemon) -> None:
     await booted(first, daemon)
     await first.stop()
     await asyncio.sleep(0.5)
-    status = await status_json(daemon)
+    status = await daemon.status()
     assert status["link"] in ("Connecting", "Error")
     assert status["registration"] == "Accepted"
     async with Csms(port=port) as second:
@@ -94,7 +87,7 @@ async def test_unanswered_and_refused_calls_do_not_block_the_station(make_daemon
         assert "no answer within 1 s" in logs
         assert "CSMS answered InternalError" in logs
         assert "unusable answer from the CSMS" in logs
-        assert (await status_json(daemon))["queued"] == 0
+        assert (await daemon.status())["queued"] == 0
 
 
 async def test_minimum_status_duration_hides_short_lived_statuses(csms, make_daemon) -> None:

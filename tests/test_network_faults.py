@@ -8,15 +8,13 @@ StopTransaction queued meanwhile reaching the CSMS in order, none lost.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from tests.conftest import Daemon, booted
+from tests.conftest import Daemon, booted, eventually
 from tests.csms import CALL, CALLRESULT, Csms
 from tests.fault_proxy import FaultProxy
 from tests.test_transactions import cli_ok, configure
@@ -29,25 +27,11 @@ Network = tuple[Csms, FaultProxy]
 MakeDaemon = Callable[..., Daemon]
 
 
-def port_of(url: str) -> int:
-    return int(url.rsplit(":", 1)[1].split("/")[0])
-
-
 @pytest.fixture
 async def network() -> AsyncIterator[Network]:
     """The test CSMS and, in front of it, the proxy the station connects through."""
-    async with Csms() as csms, FaultProxy(port_of(csms.url)) as proxy:
+    async with Csms() as csms, FaultProxy(csms.port) as proxy:
         yield csms, proxy
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        outcome = check()
-        if await outcome if isinstance(outcome, Awaitable) else outcome:
-            return
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.05)
 
 
 def failed_connects(daemon: Daemon) -> list[str]:
@@ -61,15 +45,11 @@ def failures_naming(daemon: Daemon, cause: str) -> list[str]:
     return lines
 
 
-async def status(daemon: Daemon) -> dict[str, Any]:
-    return json.loads(await cli_ok(daemon, "status", "--json"))
-
-
 async def link_down_with_messages_queued(daemon: Daemon) -> None:
     """Once the station has noticed the fault: link down, still registered, samples piling up."""
 
     async def queued_while_down() -> bool:
-        now = await status(daemon)
+        now = await daemon.status()
         assert now["registration"] == "Accepted", now
         return now["link"] in ("Connecting", "Error") and now["queued"] >= 2
 
@@ -81,7 +61,7 @@ async def connected(daemon: Daemon) -> None:
 
 
 async def _link_is(daemon: Daemon, state: str) -> bool:
-    return (await status(daemon))["link"] == state
+    return (await daemon.status())["link"] == state
 
 
 async def charging(csms: Csms, daemon: Daemon) -> None:
@@ -139,7 +119,7 @@ def _key(payload: Any) -> str:
 
 
 async def _queue_empty(daemon: Daemon) -> bool:
-    return (await status(daemon))["queued"] == 0
+    return (await daemon.status())["queued"] == 0
 
 
 async def test_connection_refused_mid_session(network: Network, make_daemon: MakeDaemon) -> None:
@@ -163,7 +143,7 @@ async def test_unresolvable_host(make_daemon: MakeDaemon) -> None:
     daemon = make_daemon(csms_url="ws://csms.example.invalid/ocpp", **LINK)
     await eventually(lambda: len(failed_connects(daemon)) >= 2, 10, "two failed lookups logged")
     assert failures_naming(daemon, "cannot resolve host csms.example.invalid")
-    now = await status(daemon)
+    now = await daemon.status()
     assert now["link"] in ("Connecting", "Error") and now["registration"] == "None", now
 
 
@@ -174,12 +154,12 @@ async def test_upgrade_refused_with_404_is_retried_with_randomized_capped_backof
     proxy.http_status(404, "Not Found")
     daemon = make_daemon(csms_url=proxy.url(), **LINK)
     await eventually(lambda: proxy.connections >= 7, 15, "seven connect attempts")
-    assert (await status(daemon))["link"] in ("Connecting", "Error")
+    assert (await daemon.status())["link"] in ("Connecting", "Error")
     await proxy.forward()
     refused = proxy.connections  # the proxy picks a connection's fate the moment it counts it
     await booted(csms, daemon)
     assert len(failures_naming(daemon, "HTTP 404 Not Found: no OCPP endpoint at this URL")) == refused
-    assert (await status(daemon))["link"] == "Connected"
+    assert (await daemon.status())["link"] == "Connected"
     gaps = [later - earlier for earlier, later in zip(proxy.attempts[:refused], proxy.attempts[1:refused])]
     # Each wait is reconnect_max_delay times a random factor in [0.5, 1]; the slack is for the
     # attempt itself on a busy machine. Uncapped, the sixth wait alone would be 16 s or more.
@@ -207,7 +187,7 @@ async def test_tls_handshake_failure(network: Network, make_daemon: MakeDaemon) 
         "one log line for each of two failed handshakes",
     )
     assert failures_naming(daemon, f"TLS handshake failed: the server closed the connection (does 127.0.0.1:{proxy.port}")
-    now = await status(daemon)
+    now = await daemon.status()
     assert now["link"] in ("Connecting", "Error") and now["registration"] == "None", now
     assert csms.connections == 0
 

@@ -16,7 +16,7 @@ async def go_offline(make_daemon, **settings) -> tuple[Daemon, int, Csms]:
     """A booted station whose CSMS has gone away; returns the port to bring one back on."""
     first = Csms()
     await first.__aenter__()
-    port = int(first.url.rsplit(":", 1)[1].split("/")[0])
+    port = first.port
     daemon = make_daemon(first, **settings)
     await booted(first, daemon)
     return daemon, port, first

@@ -3,9 +3,7 @@ and certificates made for the test (trustme), and the secrets they carry kept ou
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
 import ssl
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 import trustme
 from ocpp.v16 import call
 
-from tests.conftest import Daemon, booted
+from tests.conftest import Daemon, booted, eventually
 from tests.csms import Csms
 from tests.fault_proxy import FaultProxy
 
@@ -64,12 +62,6 @@ async def profile_of(csms: Csms) -> str:
     return answer.configuration_key[0]["value"]
 
 
-async def status_json(daemon: Daemon) -> dict:
-    result = await daemon.cli("status", "--json")
-    assert result.code == 0, result.err
-    return json.loads(result.out)
-
-
 async def set_profile_before_start(daemon: Daemon, profile: str) -> None:
     """The technician's way in: the local CLI with the same rules the CSMS meets."""
     result = await daemon.cli("config", "set", "SecurityProfile", profile)
@@ -113,7 +105,7 @@ async def test_profile_2_verifies_the_csms_and_sends_basic_auth(make_daemon, pki
         # Only up: 2 -> 1 or 2 is refused, and 3 is possible here (a client certificate exists).
         for value in ("1", "2", "0"):
             assert (await csms.call(call.ChangeConfiguration(key="SecurityProfile", value=value))).status == "Rejected"
-        assert (await status_json(daemon))["link"] == "Connected"
+        assert (await daemon.status())["link"] == "Connected"
         assert_no_secrets(daemon, KEY, pki.private_key.splitlines()[1])
 
 
@@ -146,7 +138,7 @@ async def test_a_csms_certificate_that_does_not_verify_is_refused(
         await daemon.wait_socket()
         await wait_log(daemon, cause)
         assert csms.connections == 0
-        assert (await status_json(daemon))["link"] in ("Error", "Connecting")
+        assert (await daemon.status())["link"] in ("Error", "Connecting")
 
 
 async def test_a_raised_profile_that_cannot_connect_falls_back_to_the_old_one(make_daemon, pki) -> None:
@@ -173,18 +165,13 @@ async def test_a_raised_profile_that_cannot_connect_falls_back_to_the_old_one(ma
 async def test_a_csms_that_is_down_during_the_trial_does_not_cause_a_fallback(make_daemon, pki) -> None:
     """Connection refused says nothing about the profile: only TLS and credential failures
     count towards A05.FR.08, so an outage right after the raise keeps the new profile."""
-    async with Csms(tls=pki.server(client_certificates=ssl.CERT_OPTIONAL)) as csms, FaultProxy(
-        int(csms.url.rsplit(":", 1)[1].split("/")[0])
-    ) as proxy:
+    async with Csms(tls=pki.server(client_certificates=ssl.CERT_OPTIONAL)) as csms, FaultProxy(csms.port) as proxy:
         daemon = make_daemon(csms_url=proxy.url("wss"), start=False, password=KEY, **pki.station_settings())
         await set_profile_before_start(daemon, "2")
         await booted(csms, daemon)
         await proxy.refuse()  # the live connection stays; new ones are refused
         assert (await csms.call(call.ChangeConfiguration(key="SecurityProfile", value="3"))).status == "Accepted"
-        await wait_log(daemon, "connection refused")
-        async with asyncio.timeout(20):
-            while daemon.logs().count("connection refused") < 4:
-                await asyncio.sleep(0.05)
+        await eventually(lambda: daemon.logs().count("connection refused") >= 4, 20, "four refused connects")
         await proxy.forward()
         await csms.wait_connections(2, timeout=20)
         assert "Authorization" not in csms.last_headers  # profile 3: the certificate, no password
@@ -209,7 +196,7 @@ async def test_a_settings_edit_never_weakens_profile_2(make_daemon, pki, edit: s
         daemon.start()
         await wait_log(daemon, f"SecurityProfile 2 {cause}")
         assert plain.connections == 0 and csms.connections == 0
-        assert (await status_json(daemon))["link"] in ("Error", "Connecting")
+        assert (await daemon.status())["link"] in ("Error", "Connecting")
 
 
 async def test_a_world_readable_private_key_or_password_file_is_refused(make_daemon, pki) -> None:
@@ -228,7 +215,5 @@ async def test_a_world_readable_private_key_or_password_file_is_refused(make_dae
     assert "holds the password and is readable by every user (mode 0644)" in result.err
 
 
-async def wait_log(daemon: Daemon, text: str, timeout: float = 15.0) -> None:
-    async with asyncio.timeout(timeout):
-        while text not in daemon.logs():
-            await asyncio.sleep(0.05)
+async def wait_log(daemon: Daemon, text: str) -> None:
+    await eventually(lambda: text in daemon.logs(), 15, f"log line {text!r}")

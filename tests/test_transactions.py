@@ -29,7 +29,7 @@ async def queued(daemon: Daemon) -> int:
 async def test_a_whole_transaction_offline_is_delivered_in_order_with_its_real_id(make_daemon) -> None:
     first = Csms()
     await first.__aenter__()
-    port = int(first.url.rsplit(":", 1)[1].split("/")[0])
+    port = first.port
     daemon = make_daemon(first, ev_power_w=11000)
     await booted(first, daemon)
     await configure(first, AllowOfflineTxForUnknownId="true", MeterValueSampleInterval="1")
