@@ -23,13 +23,14 @@ test: $(STAMP)
 		{ export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
 		apt-get install -y -qq --no-install-recommends systemd >/dev/null; } || \
 		echo "make: could not install systemd-analyze; the unit-file check will be skipped" >&2
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 
 docs: $(STAMP)
-	$(BIN)/python -c "from chargepoint.connector import status_diagram_document as d; print(d(), end='')" > docs/connector-status.md
+	$(BIN)/python -c "from chargepoint.connector.machine import status_diagram_document as d; print(d(), end='')" > docs/connector-status.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,5 +1,5 @@
 import sys
 
-from chargepoint.cli import main
+from chargepoint.app.cli import main
 
 sys.exit(main())

@@ -17,6 +17,7 @@ from configkeys.profiles import (
     boot_notification_fields,
     catalogue_for,
     get_profile,
+    served_profiles,
 )
 from configkeys.store import ChangeStatus, Configuration, KeyReport, KeyValueStorage, TooManyKeys
 from configkeys.validation import Invalid, normalise, split_csl
@@ -41,6 +42,7 @@ __all__ = [
     "VendorProfile",
     "boot_notification_fields",
     "catalogue_for",
+    "served_profiles",
     "get_profile",
     "normalise",
     "split_csl",

@@ -97,27 +97,40 @@ def boot_notification_fields(
     return {name: value for name, value in fields.items() if value is not None}
 
 
+def served_profiles(
+    model: StationModel, implemented: frozenset[FeatureProfile] | None = None
+) -> tuple[FeatureProfile, ...]:
+    """The model's profiles that the station's code serves, in the model's order."""
+    return tuple(p for p in model.feature_profiles if implemented is None or p in implemented)
+
+
 def catalogue_for(
-    profile: VendorProfile, model: StationModel, connectors: int | None = None
+    profile: VendorProfile,
+    model: StationModel,
+    connectors: int | None = None,
+    implemented: frozenset[FeatureProfile] | None = None,
 ) -> dict[str, KeyDef]:
     """The keys `model` serves, in report order, with vendor then model adjustments applied.
 
     `connectors` overrides the model's connector count when the installation differs.
+    `implemented` is what the station's code serves: a profile the model has but the code
+    lacks is neither advertised nor given its keys (all of the model's when None).
     """
+    served = served_profiles(model, implemented)
     count = connectors or model.connectors
     rotation = "NotApplicable" if model.current_type == "DC" else "Unknown"
     # Facts of the hardware win over any vendor table (see the WEMOB profile list).
     derived: Overrides = {
         "NumberOfConnectors": {"default": str(count)},
-        "SupportedFeatureProfiles": {"default": ",".join(model.feature_profiles)},
+        "SupportedFeatureProfiles": {"default": ",".join(served)},
         "ConnectorPhaseRotation": {"default": ",".join(f"{n}.{rotation}" for n in range(1, count + 1))},
         # One item per connector plus index 0, the grid connection to the main meter.
         "ConnectorPhaseRotationMaxLength": {"default": str(count + 1)},
     }
-    served = {*model.feature_profiles, FeatureProfile.SECURITY, FeatureProfile.CUSTOM}
+    with_own = {*served, FeatureProfile.SECURITY, FeatureProfile.CUSTOM}
     keys: dict[str, KeyDef] = {}
     for key in (*STANDARD_KEYS, *SECURITY_KEYS, *profile.custom_keys):
-        if key.profile not in served or not key.requires <= model.traits:
+        if key.profile not in with_own or not key.requires <= model.traits:
             continue
         for layer in (profile.overrides, model.overrides, derived):
             key = replace(key, **layer.get(key.name, {}))

@@ -99,14 +99,16 @@ def open_meter(
 ) -> ModbusMeter:
     """The driver for a Modbus spec. A SimSpec is refused (ValueError): the simulated meter
     integrates the simulated EV's power, which only the station that owns the EV can wire."""
-    options = {"timeout": timeout, "retries": retries, "max_power_w": max_power_w}
     match spec:
         case TcpSpec():
-            return ModbusMeter.tcp(spec.host, spec.port, spec.unit, MODELS[spec.model], **options)
+            return ModbusMeter.tcp(
+                spec.host, spec.port, spec.unit, MODELS[spec.model],
+                timeout=timeout, retries=retries, max_power_w=max_power_w,
+            )
         case RtuSpec():
             return ModbusMeter.rtu(
                 spec.device, spec.unit, MODELS[spec.model], baudrate=spec.baudrate, parity=spec.parity,
-                stopbits=spec.stopbits, **options,
+                stopbits=spec.stopbits, timeout=timeout, retries=retries, max_power_w=max_power_w,
             )
     raise ValueError(f"{spec!r} is not a Modbus meter; the station builds the simulated one itself")
 
@@ -131,7 +133,7 @@ def _choice(url: str, key: str, text: str, allowed: range | tuple[int, ...], des
         value = int(text)
     except ValueError:
         value = None
-    if value not in allowed:
+    if value is None or value not in allowed:
         raise ValueError(f"'{url}': {key} must be {described}, got '{text}'")
     return value
 

@@ -22,6 +22,7 @@ import asyncio
 import struct
 import time
 from collections.abc import Callable
+from typing import cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
@@ -99,7 +100,8 @@ class Sdm630Simulator:
         )
         self._server = ModbusTcpServer([meter, others], address=(host, port))
         await self._server.serve_forever(background=True)
-        return self._server.transport.sockets[0].getsockname()[1]
+        listener = cast(asyncio.Server, self._server.transport)
+        return int(listener.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         """Close the listener and every client connection."""

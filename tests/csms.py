@@ -14,7 +14,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
@@ -52,6 +52,7 @@ class Frame:
     raw: str | bytes
     at: float
     wall: datetime = field(compare=False)
+    identity: str | None = field(default=None, compare=False)  # the station that sent or got it
 
 
 def _utc_now() -> str:
@@ -103,7 +104,7 @@ class _CentralSystem(ChargePoint):
         self.library_call_ids: set[str] = set()
 
     async def route_message(self, raw_msg: str | bytes) -> None:
-        frame = self._csms._record("in", raw_msg)
+        frame = self._csms._record("in", raw_msg, self.id)
         if frame.message_type == CALL:
             if frame.action in self._csms.ignore:
                 return
@@ -116,7 +117,7 @@ class _CentralSystem(ChargePoint):
         await super().route_message(raw_msg)
 
     async def _send(self, message: str) -> None:
-        self._csms._record("out", message)
+        self._csms._record("out", message, self.id)
         await super()._send(message)
 
     @on("BootNotification")
@@ -184,7 +185,8 @@ class _CentralSystem(ChargePoint):
 
 
 class Csms:
-    """A Central System on 127.0.0.1 that one station at a time connects to.
+    """A Central System on 127.0.0.1; calls go to the last station connected unless an
+    identity names another.
 
     Every public attribute below is a knob read at the moment a request arrives, so a test can
     change the CSMS's mind mid-session (e.g. boot Pending, then Accepted).
@@ -227,7 +229,8 @@ class Csms:
         self._port = port
         self._tls = tls  # serve wss:// on "localhost" with this server context
         self._server: Server | None = None
-        self._station: _CentralSystem | None = None
+        self._station: _CentralSystem | None = None  # the last station connected
+        self._stations: dict[str, _CentralSystem] = {}  # by identity, for several at once
         self._connected = asyncio.Event()
         self._arrived = asyncio.Event()
         self._call_actions: dict[tuple[str, str], str] = {}
@@ -309,16 +312,19 @@ class Csms:
         predicate: Callable[[Any], bool] | None = None,
         timeout: float = 10.0,
         after: int | None = None,
+        identity: str | None = None,
     ) -> Frame:
         """Wait for an incoming CALL of `action` whose payload satisfies `predicate`.
 
         `after` is an index into `frames` (typically `len(csms.frames)` taken before the action
-        under test), so earlier frames of the same action do not satisfy the wait.
+        under test), so earlier frames of the same action do not satisfy the wait. `identity`
+        limits the wait to one station's frames.
         """
 
         def match(frame: Frame) -> bool:
             return (
                 frame.direction == "in"
+                and identity in (None, frame.identity)
                 and frame.message_type == CALL
                 and frame.action == action
                 and (predicate is None or predicate(frame.payload))
@@ -339,12 +345,13 @@ class Csms:
         frame = await self._wait_frame(match, timeout, 0, f"response to {unique_id}")
         return json.loads(frame.raw)
 
-    async def call(self, payload: Any, timeout: float = 10.0) -> Any:
-        """Send a CALL through the `ocpp` library (schema-validated both ways).
+    async def call(self, payload: Any, timeout: float = 10.0, identity: str | None = None) -> Any:
+        """Send a CALL through the `ocpp` library (schema-validated both ways), to the station
+        `identity` names, or the last one connected.
 
         Returns the call_result dataclass; a CALLERROR raises the matching OCPPError.
         """
-        station = self._require_station()
+        station = self._stations[identity] if identity is not None else self._require_station()
         unique_id = str(uuid.uuid4())
         station.library_call_ids.add(unique_id)
         async with asyncio.timeout(timeout):
@@ -364,8 +371,8 @@ class Csms:
             raise RuntimeError(f"no station connected to {self.url}")
         return self._station
 
-    def _record(self, direction: str, raw: str | bytes) -> Frame:
-        frame = _parse(direction, raw, self._call_actions)
+    def _record(self, direction: str, raw: str | bytes, identity: str) -> Frame:
+        frame = replace(_parse(direction, raw, self._call_actions), identity=identity)
         self.frames.append(frame)
         # Wake every waiter, then arm a fresh event for the next frame.
         self._arrived.set()
@@ -402,6 +409,7 @@ class Csms:
         identity = connection.request.path.rstrip("/").rsplit("/", 1)[-1]
         station = _CentralSystem(identity, connection, self)
         self._station = station
+        self._stations[identity] = station
         self.connections += 1
         self._connected.set()
         try:

@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 from ocpp.v16 import call, call_result
 
-from chargepoint import id_tags
-from chargepoint.authorization import Authorizer
-from chargepoint.id_tags import IdTagEntry, IdTagStore
-from chargepoint.session import CallFailed, NotAccepted
-from chargepoint.settings import Settings
-from chargepoint.store import Database, KeyTable
+from chargepoint.authorization import id_tags
+from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
+from chargepoint.authorization.cache import AuthorizationCache
+from chargepoint.authorization.id_tags import IdTagEntry, IdTagStore
+from chargepoint.authorization.local_list import LocalListManagement
+from chargepoint.link.outbox import CallFailed, NotAccepted
+from chargepoint.infra.database import Database
+from chargepoint.infra.state import KeyTable
 from configkeys import Configuration, FeatureProfile, catalogue_for, get_profile
 
 PAST = "2020-01-01T00:00:00Z"
@@ -51,6 +53,8 @@ class Station:
     config: Configuration
     store: IdTagStore
     conflicts: list[str]
+    cache: AuthorizationCache
+    local_list: LocalListManagement
 
     def set(self, **keys: str) -> None:
         for key, value in keys.items():
@@ -89,12 +93,12 @@ def station(db: Database):
     def make(profile: str = "wemob", mode: int = 2, online: bool = True, model: Any = None) -> Station:
         vendor = get_profile(profile)
         config = Configuration(catalogue_for(vendor, model or vendor.model(None)), KeyTable(db))
-        settings = Settings(profile=profile, authorization_mode=mode, data_dir=Path("/tmp/cp-unit"))
         session = FakeSession(accepted=online)
         conflicts: list[str] = []
         store = IdTagStore(db)
-        authorizer = Authorizer(session, config, store, settings, conflicts.append)  # type: ignore[arg-type]
-        return Station(authorizer, session, config, store, conflicts)
+        authorizer = Authorizer(session, config, store, AuthorizationMode(mode), "FREEVEND", conflicts.append)
+        cache, local_list = AuthorizationCache(store, config), LocalListManagement(store, config)
+        return Station(authorizer, session, config, store, conflicts, cache, local_list)
 
     return make
 
@@ -365,7 +369,7 @@ async def test_without_a_known_group_only_the_owner_stops(station) -> None:
 def test_clear_cache_empties_the_cache(station) -> None:
     s = station()
     s.cached("TAG1", "Accepted")
-    assert s.authorizer.clear_cache().status == "Accepted"
+    assert s.cache.clear_cache().status == "Accepted"
     assert s.store.cache_size() == 0
 
 
@@ -374,7 +378,7 @@ def test_clear_cache_is_rejected_while_the_cache_is_disabled_which_empties_it(st
     s.cached("TAG1", "Accepted")
     s.set(AuthorizationCacheEnabled="false")
     assert s.store.cache_size() == 0
-    assert s.authorizer.clear_cache().status == "Rejected"
+    assert s.cache.clear_cache().status == "Rejected"
 
 
 def test_a_full_cache_drops_not_valid_entries_then_the_oldest(station, monkeypatch) -> None:
@@ -411,7 +415,7 @@ def _entry(id_tag: str, status: str | None = "Accepted", **info: str) -> dict[st
 
 def test_full_and_differential_updates(station) -> None:
     s = station()
-    a = s.authorizer
+    a = s.local_list
     assert a.get_local_list_version().list_version == 0
     full = [_entry("A"), _entry("B", "Blocked", parent_id_tag="P"), _entry("C", expiry_date=FUTURE)]
     assert a.send_local_list(3, "Full", full).status == "Accepted"
@@ -425,7 +429,7 @@ def test_full_and_differential_updates(station) -> None:
 
 
 def test_an_empty_list_has_version_0(station) -> None:
-    a = station().authorizer
+    a = station().local_list
     assert a.send_local_list(5, "Full", [_entry("A")]).status == "Accepted"
     assert a.send_local_list(6, "Differential", None).status == "Accepted"  # no effect but the version
     assert a.get_local_list_version().list_version == 6
@@ -436,9 +440,9 @@ def test_an_empty_list_has_version_0(station) -> None:
 @pytest.mark.parametrize("version", [4, 3, 0, -1])
 def test_a_differential_update_not_newer_is_a_version_mismatch(station, version: int) -> None:
     s = station()
-    s.authorizer.send_local_list(4, "Full", [_entry("A")])
-    assert s.authorizer.send_local_list(version, "Differential", [_entry("B")]).status == "VersionMismatch"
-    assert s.store.listed("B") is None and s.authorizer.get_local_list_version().list_version == 4
+    s.local_list.send_local_list(4, "Full", [_entry("A")])
+    assert s.local_list.send_local_list(version, "Differential", [_entry("B")]).status == "VersionMismatch"
+    assert s.store.listed("B") is None and s.local_list.get_local_list_version().list_version == 4
 
 
 @pytest.mark.parametrize(
@@ -455,21 +459,21 @@ def test_a_differential_update_not_newer_is_a_version_mismatch(station, version:
 )
 def test_a_list_the_station_cannot_take_fails_and_changes_nothing(station, update_type, version, entries) -> None:
     s = station()
-    s.authorizer.send_local_list(1, "Full", [_entry(f"O{i}") for i in range(50)])
-    assert s.authorizer.send_local_list(version, update_type, entries).status == "Failed"
-    assert (s.store.list_size(), s.authorizer.get_local_list_version().list_version) == (50, 1)
+    s.local_list.send_local_list(1, "Full", [_entry(f"O{i}") for i in range(50)])
+    assert s.local_list.send_local_list(version, update_type, entries).status == "Failed"
+    assert (s.store.list_size(), s.local_list.get_local_list_version().list_version) == (50, 1)
 
 
 def test_a_station_without_the_local_list_profile_says_so(station) -> None:
     wemob = get_profile("wemob").model(None)
     model = dataclasses.replace(wemob, feature_profiles=(FeatureProfile.CORE,))
-    a = station(model=model).authorizer
+    a = station(model=model).local_list
     assert a.get_local_list_version().list_version == -1
     assert a.send_local_list(1, "Full", [_entry("A")]).status == "NotSupported"
 
 
 def test_the_list_and_its_version_survive_a_restart(station, tmp_path: Path) -> None:
-    station().authorizer.send_local_list(9, "Full", [_entry("A", parent_id_tag="P")])
+    station().local_list.send_local_list(9, "Full", [_entry("A", parent_id_tag="P")])
     reopened = Database(tmp_path / "chargepoint.db")
     try:
         store = IdTagStore(reopened)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
+from ocpp.v16.enums import ChargePointStatus
 
-from chargepoint.connector import ConnectorStatus, InvalidTransition, status_diagram_document
+from chargepoint.connector.machine import InvalidTransition, StatusMachine, status_diagram_document
 
 S = ChargePointStatus
 # Written out independently of the implementation: from-status -> allowed to-statuses.
@@ -29,54 +29,47 @@ STATION_TABLE = {
 }
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, str, str]] = []
-
-    async def __call__(self, connector: int, status: str, error: str, info: str | None) -> None:
-        self.sent.append((connector, status, error))
-
-
 @pytest.mark.parametrize("source", list(S))
 @pytest.mark.parametrize("target", list(S))
-async def test_connector_transition_allowed_exactly_when_the_table_says(source: S, target: S) -> None:
-    recorder = Recorder()
-    status = ConnectorStatus(1, source, recorder)
-    if target == source:
-        await status.move_to(target)
-        assert recorder.sent == []  # no change, no StatusNotification
-    elif target in SPEC_TABLE[source]:
-        await status.move_to(target)
-        assert status.status == target and recorder.sent == [(1, target, "NoError")]
+def test_connector_transition_allowed_exactly_when_the_table_says(source: S, target: S) -> None:
+    machine = StatusMachine(1, source)
+    if target in SPEC_TABLE[source]:
+        machine.move(target)
+        assert machine.current == target
     else:
         with pytest.raises(InvalidTransition):
-            await status.move_to(target)
-        assert status.status == source and recorder.sent == []
+            machine.move(target)
+        assert machine.current == source
 
 
 @pytest.mark.parametrize("source", list(STATION_TABLE))
 @pytest.mark.parametrize("target", list(S))
-async def test_connector_zero_knows_only_available_unavailable_faulted(source: S, target: S) -> None:
-    status = ConnectorStatus(0, source, Recorder())
+def test_connector_zero_knows_only_available_unavailable_faulted(source: S, target: S) -> None:
+    machine = StatusMachine(0, source)
     if target in STATION_TABLE[source]:
-        await status.move_to(target)
-        assert status.status == target
+        machine.move(target)
+        assert machine.current == target
     elif target != source:
         with pytest.raises(InvalidTransition):
-            await status.move_to(target)
+            machine.move(target)
 
 
-async def test_fault_returns_to_the_status_before_it() -> None:
-    recorder = Recorder()
-    status = ConnectorStatus(1, S.suspended_ev, recorder)
-    await status.fault(ChargePointErrorCode.high_temperature)
-    await status.fault(ChargePointErrorCode.over_voltage)  # a second error while Faulted is reported
-    await status.clear_fault()
-    assert recorder.sent == [
-        (1, S.faulted, "HighTemperature"),
-        (1, S.faulted, "OverVoltage"),
-        (1, S.suspended_ev, "NoError"),
-    ]
+@pytest.mark.parametrize(
+    ("source", "target", "walk"),
+    [
+        (S.preparing, S.unavailable, [S.available, S.unavailable]),  # §4.9 has no B8
+        (S.finishing, S.charging, [S.available, S.charging]),  # nor F3; a tie goes to the first edge
+        (S.charging, S.preparing, [S.available, S.preparing]),  # nor C2
+        (S.available, S.faulted, [S.faulted]),
+    ],
+)
+def test_a_jump_the_table_lacks_walks_through_allowed_statuses(source: S, target: S, walk: list[S]) -> None:
+    assert StatusMachine(1, source).route(target) == walk
+
+
+def test_connector_zero_has_no_way_to_a_charging_status() -> None:
+    with pytest.raises(InvalidTransition):
+        StatusMachine(0, S.available).route(S.charging)
 
 
 def test_docs_diagram_is_generated_from_the_machine() -> None:

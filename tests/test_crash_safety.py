@@ -67,8 +67,8 @@ class DedupingCsms(Csms):
         self.given: dict[StartKey, int] = {}
         self._current_start: StartKey | None = None
 
-    def _record(self, direction: str, raw: str | bytes) -> Frame:
-        frame = super()._record(direction, raw)
+    def _record(self, direction: str, raw: str | bytes, identity: str) -> Frame:
+        frame = super()._record(direction, raw, identity)
         if frame.direction == "in" and frame.message_type == CALL and frame.action == "StartTransaction":
             self._current_start = start_key(frame.payload) if isinstance(frame.payload, dict) else None
         return frame

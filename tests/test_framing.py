@@ -8,7 +8,7 @@ import pytest
 from ocpp.messages import Call
 from ocpp.v16 import call
 
-from chargepoint.framing import FrameRejected, check_call, parse_frame
+from chargepoint.link.framing import FrameRejected, check_action, check_payload, parse_frame
 from tests.conftest import booted
 
 # (frame sent, expected errorCode); 1.6 keeps the errata's spellings (§5.1, §5.2).
@@ -77,7 +77,7 @@ def test_null_payload_is_an_empty_object() -> None:
 )
 def test_schema_violations_map_to_ocpp_j_codes(action: str, payload: dict, code: str) -> None:
     with pytest.raises(FrameRejected) as rejected:
-        check_call(Call("u1", action, payload), handled={action})
+        check_payload(Call("u1", action, payload))
     assert rejected.value.code == code
 
 
@@ -87,10 +87,10 @@ def test_decimal_limits_with_one_fraction_digit_are_valid() -> None:
         "chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxProfile",
         "chargingProfileKind": "Absolute", "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [
             {"startPeriod": 0, "limit": 6.1}]}}}
-    check_call(Call("u1", "RemoteStartTransaction", payload), handled={"RemoteStartTransaction"})
+    check_payload(Call("u1", "RemoteStartTransaction", payload))
 
 
 def test_a_known_action_without_a_handler_is_not_supported() -> None:
     with pytest.raises(FrameRejected) as rejected:
-        check_call(Call("u1", "Reset", {"type": "Hard"}), handled=set())
+        check_action(Call("u1", "Reset", {"type": "Hard"}), served=set())
     assert rejected.value.code == "NotSupported"

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from ocpp.v16 import call
 
-from chargepoint.clock import Clock
+from chargepoint.infra.clock import Clock
 from tests.conftest import booted
 
 

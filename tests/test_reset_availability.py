@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from chargepoint.cli import EXIT_HARD_RESET
+from chargepoint.app.cli import EXIT_HARD_RESET
 from tests.conftest import CliResult, Daemon, booted
 from tests.csms import Csms
 

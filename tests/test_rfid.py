@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chargepoint.rfid import id_tag_from_uid
+from chargepoint.vendors.wallbox import id_tag_from_uid
 from tests.conftest import booted
 
 

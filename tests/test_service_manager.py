@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from chargepoint.service_manager import ServiceManager
+from chargepoint.app.service_manager import ServiceManager
 from tests.conftest import booted
 
 WATCHDOG_USEC = 100_000  # pings every 0.05 s

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chargepoint.settings import SettingsError, load_settings
+from chargepoint.app.settings import SettingsError, load_settings
 from tests.conftest import ROOT
 
 
@@ -124,7 +124,7 @@ def test_load_settings_reads_the_environment(config_file: Path, monkeypatch: pyt
 
 def test_the_shipped_example_configuration_is_valid(tmp_path) -> None:
     """systemd/chargepoint.toml.example documents every setting and must load as it stands."""
-    from chargepoint.settings import Settings, load_settings
+    from chargepoint.app.settings import Settings, load_settings
 
     example = ROOT / "systemd" / "chargepoint.toml.example"
     text = example.read_text().replace("/var/lib/chargepoint", str(tmp_path))

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from chargepoint.store import MIGRATIONS, Database, KeyTable, SchemaTooNew
+from chargepoint.infra.database import MIGRATIONS, Database, SchemaTooNew
+from chargepoint.infra.state import KeyTable
 from tests.conftest import ROOT, booted
 from tests.csms import Csms
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chargepoint.cli import EXIT_HARD_RESET
+from chargepoint.app.cli import EXIT_HARD_RESET
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "chargepoint.service"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from ocpp.exceptions import NotSupportedError
 from ocpp.v16 import call
 
 from tests.conftest import booted
@@ -46,13 +45,6 @@ async def test_triggered_status_and_meter_values_per_connector(csms, make_daemon
     sampled = values.payload["meterValue"][0]["sampledValue"]
     assert {v["context"] for v in sampled} == {"Trigger"} and values.payload["transactionId"] == 1
     assert (await csms.call(call.TriggerMessage(requested_message="StatusNotification", connector_id=9))).status == "Rejected"
-
-
-async def test_wemob_does_not_serve_remote_trigger(csms, make_daemon) -> None:
-    daemon = make_daemon(csms, profile="wemob")
-    await booted(csms, daemon)
-    with pytest.raises(NotSupportedError):
-        await csms.call(call.TriggerMessage(requested_message="Heartbeat"))
 
 
 async def test_data_transfer_says_what_is_unknown(csms, make_daemon) -> None:

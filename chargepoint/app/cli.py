@@ -1,0 +1,288 @@
+"""The `chargepoint` command: the daemon, the demo, status, local configuration, bench actions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sqlite3
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from ocpp.v16.enums import ResetType
+
+from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
+from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
+from chargepoint.app.settings import Settings, SettingsError, load_settings
+from chargepoint.infra.database import SchemaTooNew
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_HARD_RESET = 10  # Hard reset: the service manager (Restart=always) starts the station again
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line naming what is wrong, instead of argparse's usage dump."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chargepoint", description="OCPP 1.6J charge point")
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file (default: $CHARGEPOINT_CONFIG)")
+    # Accepted after the subcommand too; SUPPRESS keeps a value given before it.
+    common = _Parser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("run", parents=[common], help="run the station daemon")
+    commands.add_parser("demo", parents=[common], help="a complete charging session against a local CSMS")
+    status = commands.add_parser("status", parents=[common], help="link, registration and connectors")
+    status.add_argument("--json", action="store_true")
+
+    config = commands.add_parser("config", parents=[common], help="read or change configuration keys")
+    config_commands = config.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    get = config_commands.add_parser("get", parents=[common], help="GetConfiguration, locally")
+    get.add_argument("keys", nargs="*", metavar="KEY")
+    get.add_argument("--json", action="store_true")
+    change = config_commands.add_parser("set", parents=[common], help="ChangeConfiguration, locally")
+    change.add_argument("key", metavar="KEY")
+    change.add_argument("value", metavar="VALUE")
+
+    for name, text in (("plug", "EV cable connected"), ("unplug", "EV cable disconnected")):
+        sub = commands.add_parser(name, parents=[common], help=f"bench: {text} on connector N")
+        sub.add_argument("connector", type=int, metavar="N")
+    swipe = commands.add_parser("swipe", parents=[common], help="bench: an idTag presented at the reader")
+    card = swipe.add_mutually_exclusive_group(required=True)
+    card.add_argument("id_tag", metavar="IDTAG", nargs="?")
+    card.add_argument("--uid", metavar="HEX", help="a card UID as read (e.g. 04:A2:1B:3C), sent the Wallbox way")
+    swipe.add_argument("--connector", type=int, metavar="N")
+    ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses")
+    ev.add_argument("connector", type=int, metavar="N")
+    ev.add_argument("action", choices=("charge", "suspend"))
+    meter_sim = commands.add_parser("meter-sim", parents=[common], help="an SDM630 meter on Modbus TCP, simulated")
+    meter_sim.add_argument("--host", default="127.0.0.1")
+    meter_sim.add_argument("--port", type=int, default=5020)
+    meter_sim.add_argument("--power", type=float, default=7400.0, metavar="W", help="constant load in W")
+    commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button")
+    lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
+    lock.add_argument("connector", type=int, metavar="N")
+    lock.add_argument("state", choices=("jam", "free"))
+    fault = commands.add_parser("fault", parents=[common], help="bench: raise or clear a ChargePointErrorCode")
+    fault.add_argument("connector", type=int, metavar="N")
+    fault.add_argument("code", nargs="?", metavar="CODE")
+    fault.add_argument("--clear", action="store_true")
+    fault.add_argument("--info", help="free text sent in StatusNotification.info")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "meter-sim":
+        return _meter_sim(args)  # a stand-alone device: no station settings needed
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"chargepoint: setting {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _dispatch(settings, args)
+    except (SchemaTooNew, NoAnswer) as exc:
+        print(f"chargepoint: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, sqlite3.Error) as exc:
+        print(f"chargepoint: cannot use data_dir {settings.data_dir}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "demo":
+        from chargepoint.app.demo import run_demo
+
+        return run_demo(settings)
+    if args.command == "config":
+        return _config(settings, args)
+    return _bench(settings, args)
+
+
+def _run(settings: Settings) -> int:
+    from chargepoint.app.logs import setup_logging
+    from chargepoint.app.service_manager import ServiceManager
+    from chargepoint.app.station import Station
+    from chargepoint.infra.secrets import SecretScrubber
+
+    scrubber = SecretScrubber()
+    if settings.password:
+        scrubber.add(settings.password.get_secret_value())
+    setup_logging(settings.log_level, scrubber)
+
+    async def serve() -> ResetType | None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        service_manager = ServiceManager()
+        station = Station(settings, scrubber)
+        notifying = loop.create_task(service_manager.run(lambda: station.status_text))
+        kind: ResetType | None = None
+        try:
+            kind = await station.run()
+        except asyncio.CancelledError:
+            pass
+        if kind == ResetType.soft:
+            service_manager.restarting_in_place()  # RELOADING, not STOPPING, when it stops below
+        notifying.cancel()
+        await asyncio.gather(notifying, return_exceptions=True)
+        return kind
+
+    kind = asyncio.run(serve())
+    if kind == ResetType.soft:
+        # The same program, arguments and environment: a clean start that keeps the PID.
+        try:
+            os.execv(sys.executable, [sys.executable, "-m", "chargepoint", *sys.argv[1:]])
+        except OSError as exc:
+            print(f"chargepoint: soft reset could not restart in place ({exc}); exiting for a restart", file=sys.stderr)
+            return EXIT_HARD_RESET
+    if kind == ResetType.hard:
+        return _hard_reset(settings)
+    return EXIT_OK
+
+
+def _meter_sim(args: argparse.Namespace) -> int:
+    from drivers.sdm630_sim import serve_forever
+
+    if not 0 < args.port < 65536:
+        print("chargepoint: --port must be 1 to 65535", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"SDM630 simulator on modbus-tcp://{args.host}:{args.port}?unit=1&model=sdm630, load {args.power:g} W", flush=True)
+    try:
+        asyncio.run(serve_forever(args.host, args.port, args.power))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"chargepoint: meter-sim: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _hard_reset(settings: Settings) -> int:
+    """Reboot the board when a command is configured, else let the service manager restart us."""
+    if settings.reboot_command is None:
+        return EXIT_HARD_RESET
+    from chargepoint.app.configuration import open_configuration
+    from chargepoint.infra.database import Database
+
+    db = Database(settings.database_path)
+    retries = open_configuration(settings, db).integer("ResetRetries")
+    db.close()
+    for attempt in range(1 + retries):
+        result = subprocess.run(shlex.split(settings.reboot_command), check=False)
+        if result.returncode == 0:
+            break
+        print(f"chargepoint: reboot command failed (exit {result.returncode}), attempt {attempt + 1}", file=sys.stderr)
+    return EXIT_HARD_RESET
+
+
+def _config(settings: Settings, args: argparse.Namespace) -> int:
+    request: dict[str, Any]
+    if args.action == "get":
+        request = {"command": "config-get", "keys": args.keys}
+    else:
+        request = {"command": "config-set", "key": args.key, "value": args.value}
+    try:
+        reply = send_command(settings.control_socket, request)
+    except DaemonNotRunning:
+        reply = _config_offline(settings, request)
+    if not reply["ok"]:
+        print(f"chargepoint: {reply['error']}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.action == "set":
+        print(reply["status"])
+        return EXIT_OK if reply["accepted"] else EXIT_FAILED
+    if args.json:
+        print(json.dumps({"configurationKey": reply["keys"], "unknownKey": reply["unknown"]}, indent=2))
+    else:
+        for key in reply["keys"]:
+            mode = "R " if key["readonly"] else "RW"
+            print(f"{key['key']} {mode} {'' if key['value'] is None else key['value']}")
+        for name in reply["unknown"]:
+            print(f"{name} unknown key")
+    return EXIT_FAILED if reply["unknown"] else EXIT_OK
+
+
+def _config_offline(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
+    """No daemon: the same rules, straight on the database."""
+    from chargepoint.control.commands import config_get, config_set
+    from chargepoint.control.server import CommandError
+    from chargepoint.app.configuration import open_configuration
+    from chargepoint.infra.database import Database
+
+    db = Database(settings.database_path)
+    try:
+        config = open_configuration(settings, db)
+        if request["command"] == "config-get":
+            return {"ok": True, **config_get(config, request["keys"])}
+        return {"ok": True, **config_set(config, request["key"], request["value"])}
+    except CommandError as exc:
+        return {"ok": False, "error": str(exc)}
+    finally:
+        db.close()
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    request: dict[str, Any] = {"command": args.command}
+    if args.command == "swipe":
+        try:
+            id_tag = args.id_tag or id_tag_from_uid(parse_uid(args.uid))
+        except ValueError as exc:
+            print(f"chargepoint: --uid: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        request.update(id_tag=id_tag, connector=args.connector)
+    elif args.command not in ("status", "estop"):
+        request["connector"] = args.connector
+    if args.command == "ev":
+        request["action"] = args.action
+    if args.command == "lock":
+        request["state"] = args.state
+    if args.command == "fault":
+        if args.clear == (args.code is not None):
+            print("chargepoint: fault needs either a CODE or --clear", file=sys.stderr)
+            return EXIT_USAGE
+        request.update(code=args.code, info=args.info)
+    try:
+        reply = send_command(settings.control_socket, request)
+    except DaemonNotRunning as exc:
+        print(f"chargepoint: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not reply["ok"]:
+        print(f"chargepoint: {reply['error']}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.command == "status":
+        print(json.dumps(reply, indent=2) if args.json else _format_status(reply))
+    else:
+        print(reply["message"])
+    return EXIT_OK
+
+
+def _format_status(reply: dict[str, Any]) -> str:
+    lines = [
+        f"link: {reply['link']}  registration: {reply['registration']}  queued messages: {reply['queued']}",
+        f"connector 0: {reply['station']['status']}  error: {reply['station']['error_code']}",
+    ]
+    for c in reply["connectors"]:
+        lines.append(
+            f"connector {c['connector']}: {c['status']}  error: {c['error_code']}"
+            f"  transaction: {c['transaction_id'] or '-'}  idTag: {c['id_tag'] or '-'}"
+            f"  energy: {c['energy_wh'] if c['energy_wh'] is not None else '-'} Wh"
+            f"  power: {c['power_w'] if c['power_w'] is not None else '-'} W"
+            f"  offered: {c['offered_a']:g} A"
+        )
+    return "\n".join(lines)

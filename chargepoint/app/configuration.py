@@ -1,0 +1,45 @@
+"""The station's configuration keys, opened the same way by the daemon and by `chargepoint config`."""
+
+from __future__ import annotations
+
+from chargepoint.app.features import IMPLEMENTED
+from chargepoint.app.settings import Settings
+from chargepoint.infra.database import Database
+from chargepoint.infra.state import KeyTable
+from chargepoint.link.config import LinkConfig
+from chargepoint.link.security import security_profile_rule
+from chargepoint.metering.values import MEASURAND_KEYS, capability_rule
+from configkeys import Configuration, catalogue_for, get_profile
+from drivers.meter_url import figures_of
+
+
+def link_config(settings: Settings) -> LinkConfig:
+    return LinkConfig(
+        settings.csms_url,
+        settings.identity,
+        settings.reconnect_max_delay,
+        settings.tls_ca,
+        settings.tls_cert,
+        settings.tls_key,
+    )
+
+
+def open_configuration(settings: Settings, db: Database) -> Configuration:
+    profile = get_profile(settings.profile)
+    model = profile.model(settings.model)
+    initial = {"MessageTimeout": str(settings.response_timeout)}
+    if settings.password:
+        initial["AuthorizationKey"] = settings.password.get_secret_value()
+    catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)
+    config = Configuration(catalogue, KeyTable(db), initial=initial)
+    config.add_validator("SecurityProfile", security_profile_rule(config, link_config(settings)))
+    rule = capability_rule(meter_figures(settings))
+    for key in MEASURAND_KEYS:
+        if config.has(key):
+            config.add_validator(key, rule)
+    return config
+
+
+def meter_figures(settings: Settings) -> frozenset[str]:
+    """What every configured meter can measure: a measurand key may name only those."""
+    return frozenset.intersection(*(figures_of(spec) for spec in settings.meter_specs))

@@ -1,0 +1,39 @@
+"""Which feature classes the station has, and so which OCPP profiles it can serve.
+
+SupportedFeatureProfiles is derived from this list, never declared beside it: a model's
+profile that no feature here implements is neither advertised nor given its keys.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol
+
+from chargepoint.authorization.cache import AuthorizationCache
+from chargepoint.authorization.local_list import LocalListManagement
+from chargepoint.core.availability import Availability
+from chargepoint.core.configuration import ConfigurationService
+from chargepoint.core.data_transfer import DataTransferRegistry
+from chargepoint.core.remote import RemoteTransactions
+from chargepoint.core.reset import ResetService
+from chargepoint.core.unlock import Unlocking
+from chargepoint.remote_trigger.trigger import Triggers
+from configkeys import FeatureProfile
+
+
+class Feature(Protocol):
+    profile: ClassVar[FeatureProfile]
+
+
+FEATURES: tuple[type[Feature], ...] = (
+    ConfigurationService,
+    RemoteTransactions,
+    Availability,
+    Unlocking,
+    ResetService,
+    AuthorizationCache,
+    DataTransferRegistry,
+    LocalListManagement,
+    Triggers,
+)
+
+IMPLEMENTED = frozenset(feature.profile for feature in FEATURES)

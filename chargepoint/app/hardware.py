@@ -1,0 +1,32 @@
+"""The drivers a connector runs on, as the settings name them.
+
+Real meters come from their URL; the EV, cable and pilot are simulated on the bench, and the
+simulated cable is found again where it was when the station stopped.
+"""
+
+from __future__ import annotations
+
+from drivers.evse import PilotState
+from drivers.meter import Meter
+from drivers.meter_url import MeterSpec, SimSpec, open_meter
+from drivers.simulated import SimulatedEvse, SimulatedMeter
+from chargepoint.app.settings import Settings
+from chargepoint.infra.state import StateTable
+
+
+def simulated_evse(settings: Settings, number: int, state: StateTable) -> SimulatedEvse:
+    name = f"simulated-pilot-{number}"
+    evse = SimulatedEvse(
+        settings.ev_power_w,
+        tethered=not settings.station_model.has_lock,
+        pilot=PilotState(state.get(name) or PilotState.A),
+    )
+    evse.on_pilot_change(lambda pilot: state.set(name, pilot.value))
+    return evse
+
+
+def meter_for(spec: MeterSpec, evse: SimulatedEvse) -> Meter:
+    """A simulated meter measures what the simulated EV draws."""
+    if isinstance(spec, SimSpec):
+        return SimulatedMeter(lambda: evse.power_w)
+    return open_meter(spec)

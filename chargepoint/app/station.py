@@ -1,0 +1,184 @@
+"""The composition root: the only place that knows every part, and it only wires them.
+
+A Station is a library object: several can run in one event loop (the tests run two against
+one CSMS). Process concerns (logging, signals, sd_notify, re-executing on a soft reset) belong
+to the `run` command in `cli`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from ocpp.v16 import call
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, ResetType
+
+from chargepoint.app.configuration import link_config, open_configuration
+from chargepoint.app.features import Feature
+from chargepoint.app.hardware import meter_for, simulated_evse
+from chargepoint.app.settings import Settings
+from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
+from chargepoint.authorization.cache import AuthorizationCache
+from chargepoint.authorization.id_tags import IdTagStore
+from chargepoint.authorization.local_list import LocalListManagement
+from chargepoint.connector.connector import Connector
+from chargepoint.connector.connectors import Connectors
+from chargepoint.connector.state import ConnectorState
+from chargepoint.control.commands import BenchCommands
+from chargepoint.control.server import ControlServer
+from chargepoint.core.availability import Availability, AvailabilityTable
+from chargepoint.core.configuration import ConfigurationService
+from chargepoint.core.data_transfer import DataTransferRegistry
+from chargepoint.core.remote import RemoteTransactions
+from chargepoint.core.reset import ResetService
+from chargepoint.core.status_notifications import StatusReporter
+from chargepoint.core.unlock import Unlocking
+from chargepoint.infra.clock import Clock
+from chargepoint.infra.database import Database
+from chargepoint.infra.secrets import SecretScrubber
+from chargepoint.infra.state import StateTable
+from chargepoint.link.connection import Connection
+from chargepoint.link.endpoint import merge_routes
+from chargepoint.link.framelog import FrameLog
+from chargepoint.link.security import SecurityProfiles
+from chargepoint.metering.aligned import ClockAlignedSampler
+from chargepoint.metering.sampled import TransactionSampler
+from chargepoint.metering.values import MeterValueBuilder
+from chargepoint.metering.watch import MeterWatch
+from chargepoint.remote_trigger.trigger import Triggers
+from chargepoint.transactions.answers import route_answers
+from chargepoint.transactions.lifecycle import Transactions
+from chargepoint.transactions.queue import TransactionQueue
+from chargepoint.transactions.recovery import recover
+from configkeys import boot_notification_fields
+from drivers.meter_url import figures_of
+
+log = logging.getLogger(__name__)
+
+MAX_CURRENT_A = 32.0
+
+
+class Station:
+    def __init__(self, settings: Settings, scrubber: SecretScrubber | None = None) -> None:
+        scrubber = scrubber or SecretScrubber()
+        self.settings = settings
+        self.db = Database(settings.database_path)
+        self.config = open_configuration(settings, self.db)
+        scrubber.add(self.config.value("AuthorizationKey"))
+        self.config.subscribe("AuthorizationKey", scrubber.add)
+        self.clock = Clock()
+        self.frame_log = FrameLog(settings.frame_log, self.clock, scrubber)
+        self.restart: asyncio.Future[ResetType] | None = None
+        model = settings.station_model
+        boot = call.BootNotification(**boot_notification_fields(model, settings.identity))
+        state = StateTable(self.db)
+        link = link_config(settings)
+        security = SecurityProfiles(self.config, link, state)
+        self.link = Connection(link, security, self.config, self.clock, boot, self.frame_log)
+        security.watch(self.link.renew)
+        self.reporter = StatusReporter(self.link, self.config, self.clock)
+        self.link.on_registered(self.reporter.registered)
+        availability = AvailabilityTable(self.db)
+        stored = availability.load()
+        operative = stored.get(0) != "Inoperative"
+        initial = ChargePointStatus.available if operative else ChargePointStatus.unavailable
+        self.station_status = ConnectorState(0, initial, operative)
+        self.reporter.watch(self.station_status)
+        id_tags = IdTagStore(self.db)
+        self.authorizer = Authorizer(
+            self.link,
+            self.config,
+            id_tags,
+            AuthorizationMode(settings.authorization_mode),
+            settings.free_vend_id_tag,
+            self._list_conflict,
+            clock=self.clock,
+        )
+        self.queue = TransactionQueue(self.db, self.link, self.config)
+        self.transactions = Transactions(self.db, self.queue, self.config)
+        builder = MeterValueBuilder(self.config, self.clock)
+        sampler = TransactionSampler(self.transactions, self.config, builder)
+        connectors = []
+        for number, spec in enumerate(settings.meter_specs, start=1):
+            evse = simulated_evse(settings, number, state)
+            meter = MeterWatch(meter_for(spec, evse), figures_of(spec))
+            operative = stored.get(number) != "Inoperative"
+            connector = Connector(
+                number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,
+                MAX_CURRENT_A, shares_reader=settings.connector_count > 1, operative=operative,
+            )
+            self.reporter.watch(connector)
+            connectors.append(connector)
+        self.connectors = Connectors(connectors)
+        route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
+        self.resets = ResetService(self.connectors, self.queue, state, self._request_restart)
+        self.data_transfer = DataTransferRegistry(model.charge_point_vendor)
+        triggers = Triggers(self.link, self.config, self.reporter, self.connectors, builder, boot)
+        features: list[Feature] = [
+            ConfigurationService(self.config),
+            RemoteTransactions(self.connectors, self.link, self.authorizer, self.config),
+            Availability(self.station_status, self.connectors, availability),
+            Unlocking(self.connectors),
+            self.resets,
+            AuthorizationCache(id_tags, self.config),
+            self.data_transfer,
+            LocalListManagement(id_tags, self.config),
+            triggers,
+        ]
+        served = set(self.config.csl("SupportedFeatureProfiles"))
+        self.link.serve(merge_routes(f for f in features if f.profile in served))
+        self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
+        bench = BenchCommands(self.link, self.queue, self.config, self.station_status, self.connectors)
+        self.control = ControlServer(settings.control_socket, bench.handlers())
+
+    @property
+    def status_text(self) -> str:
+        """The STATUS line systemd shows."""
+        return self.link.status_text
+
+    def _list_conflict(self, info: str) -> None:
+        """§3.5.4: a CSMS answer contradicting the local list is reported on connector 0."""
+        self.station_status.notice(ChargePointErrorCode.local_list_conflict, info)
+
+    def _request_restart(self, kind: ResetType) -> None:
+        if self.restart is not None and not self.restart.done():
+            self.restart.set_result(kind)
+
+    async def run(self) -> ResetType | None:
+        """Serve until cancelled (None) or until a Reset asks for a restart (its type)."""
+        self.restart = asyncio.get_running_loop().create_future()
+        workers: list[asyncio.Task[Any]] = []
+        try:
+            if recover(self.resets, self.transactions, self.connectors, self.config, self._reboots) is not None:
+                return ResetType.hard  # a Hard reset a crash cut short still reboots the board
+            await self.control.start()
+            log.info(
+                "station %s (%s %s, connectors: %d) starting; CSMS %s",
+                self.settings.identity,
+                self.settings.profile,
+                self.settings.station_model.name,
+                len(self.connectors),
+                self.link.url,
+            )
+            loop = asyncio.get_running_loop()
+            workers = [loop.create_task(c.meter.run()) for c in self.connectors]
+            workers += [loop.create_task(w) for w in (self.link.run(), self.queue.run(), self.aligned.run())]
+            await asyncio.wait([*workers, self.restart], return_when=asyncio.FIRST_COMPLETED)
+            for worker in workers:
+                if worker.done():
+                    worker.result()  # workers never end on their own: surface the error
+            return self.restart.result()
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await self.control.close()
+            self.frame_log.close()
+            with contextlib.suppress(Exception):
+                self.db.close()
+
+    @property
+    def _reboots(self) -> bool:
+        return self.settings.reboot_command is not None

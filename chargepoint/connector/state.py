@@ -1,0 +1,135 @@
+"""A connector's facts, and the one place that turns them into a reported status.
+
+Every change of fact ends in `show()`: the status is derived again, walked along the §4.9
+table, and each status or error change reaches the listeners (the StatusNotification
+reporter, the ConnectionTimeOut timer). Connector 0, the station itself, is a bare state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ocpp.v16.enums import AvailabilityStatus, ChargePointErrorCode, ChargePointStatus
+
+from chargepoint.connector.machine import StatusMachine
+from chargepoint.connector.status import (
+    ActiveError,
+    ConnectorFacts,
+    ErrorKind,
+    derive_station_status,
+    reported_error,
+)
+
+log = logging.getLogger(__name__)
+
+StatusListener = Callable[[int, ChargePointStatus, ChargePointErrorCode, str | None], None]
+HARDWARE = "hardware"  # the error source a technician raises and clears from the bench
+
+
+class ConnectorBusy(Exception):
+    """A bench or CSMS request that the connector cannot honour in its present state."""
+
+
+class ConnectorState:
+    def __init__(self, connector_id: int, initial: ChargePointStatus, operative: bool) -> None:
+        self.id = connector_id
+        self.operative = operative
+        self._errors: dict[str, ActiveError] = {}
+        self._machine = StatusMachine(connector_id, initial)
+        self._listeners: list[StatusListener] = []
+        self._reported: tuple[ChargePointStatus, ActiveError | None] = (initial, None)
+        self._tasks: set[asyncio.Task[None]] = set()  # held so the loop cannot drop them
+        self.lock = asyncio.Lock()
+
+    @property
+    def status(self) -> ChargePointStatus:
+        return self._machine.current
+
+    @property
+    def error(self) -> ActiveError | None:
+        return reported_error(tuple(self._errors.values()))
+
+    @property
+    def error_code(self) -> ChargePointErrorCode:
+        error = self.error
+        return error.code if error else ChargePointErrorCode.no_error
+
+    @property
+    def faulted(self) -> bool:
+        return self.status == ChargePointStatus.faulted
+
+    def on_status(self, listener: StatusListener) -> None:
+        self._listeners.append(listener)
+
+    def facts(self) -> ConnectorFacts:
+        return ConnectorFacts(operative=self.operative, errors=tuple(self._errors.values()))
+
+    def _derive(self, facts: ConnectorFacts) -> ChargePointStatus:
+        return derive_station_status(facts)
+
+    def _apply(self, facts: ConnectorFacts) -> None:
+        """Outputs that follow the facts (the connectors' contactor and pilot offer)."""
+
+    def show(self, note: str | None = None) -> None:
+        """The facts changed: derive, walk the table, report what changed. `note` is the info
+        of a status change with no error, e.g. "EV side disconnected"."""
+        facts = self.facts()
+        self._apply(facts)
+        error, target = self.error, self._derive(facts)
+        for step in self._machine.route(target) if target != self.status else []:
+            code = self._machine.move(step)
+            log.info("connector %d: %s (%s)", self.id, step, code)
+            self._report(step, error, note)
+        if (self.status, error) != self._reported:
+            self._report(self.status, error, note)
+
+    def _report(self, status: ChargePointStatus, error: ActiveError | None, note: str | None) -> None:
+        self._reported = (status, error)
+        self._tell(status, error, note)
+
+    def _tell(self, status: ChargePointStatus, error: ActiveError | None, note: str | None) -> None:
+        code = error.code if error else ChargePointErrorCode.no_error
+        info = error.info if error else note
+        for listener in self._listeners:
+            listener(self.id, status, code, info)
+
+    def raise_error(self, source: str, code: ChargePointErrorCode, info: str | None, kind: ErrorKind) -> None:
+        self._errors.pop(source, None)  # re-raised: now the latest
+        self._errors[source] = ActiveError(code, info, kind)
+        self.show()
+
+    def clear_error(self, *sources: str) -> None:
+        if any(self._errors.pop(source, None) is not None for source in list(sources)):
+            self.show()
+
+    def notice(self, code: ChargePointErrorCode, info: str) -> None:
+        """A one-off warning (LocalListConflict): reported once with the present status."""
+        self._tell(self.status, ActiveError(code, info, ErrorKind.WARNING), None)
+
+    async def fault(self, code: ChargePointErrorCode, info: str | None) -> None:
+        async with self.lock:
+            self.raise_error(HARDWARE, code, info, ErrorKind.FAULT)
+
+    async def clear_fault(self) -> None:
+        async with self.lock:
+            self.clear_error(HARDWARE)
+
+    async def change_operative(self, operative: bool) -> AvailabilityStatus:
+        async with self.lock:
+            self.operative = operative
+            self.show()
+            return AvailabilityStatus.accepted
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("connector %d: %r", self.id, task.exception())

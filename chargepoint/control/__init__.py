@@ -1,0 +1,1 @@
+"""The local control socket: bench and configuration commands for technicians and tests."""

@@ -1,0 +1,198 @@
+"""Commands of the control socket: status, local configuration and the bench actions.
+
+Bench actions stand in for a person at the station (plugging a cable, swiping a card); they
+act on the simulated hardware, which then raises the same events real drivers would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
+
+from chargepoint.connector.connector import Connector
+from chargepoint.connector.connectors import Connectors
+from chargepoint.connector.state import ConnectorBusy, ConnectorState
+from chargepoint.control.server import CommandError, Handler, Reply, Request
+from chargepoint.link.connection import Connection
+from chargepoint.transactions.queue import TransactionQueue
+from configkeys import ChangeStatus, Configuration, TooManyKeys
+from drivers.simulated import SimulatedEvse
+
+FAULT_CODES = sorted(code.value for code in ChargePointErrorCode if code != ChargePointErrorCode.no_error)
+
+
+class BenchCommands:
+    def __init__(
+        self,
+        link: Connection,
+        queue: TransactionQueue,
+        config: Configuration,
+        station_status: ConnectorState,
+        connectors: Connectors,
+    ) -> None:
+        self._link = link
+        self._queue = queue
+        self._config = config
+        self._station_status = station_status
+        self._connectors = connectors
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "status": self.status,
+            "config-get": self.config_get,
+            "config-set": self.config_set,
+            "plug": self.plug,
+            "unplug": self.unplug,
+            "swipe": self.swipe,
+            "ev": self.ev,
+            "fault": self.fault,
+            "lock": self.lock,
+            "estop": self.emergency_stop,
+        }
+
+    async def status(self, request: Request) -> Reply:
+        return {
+            "link": self._link.link_state.value,
+            "registration": self._link.registration.value if self._link.registration else "None",
+            "queued": self._link.queued + len(self._queue),
+            "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
+            "connectors": [_connector_status(c) for c in self._connectors],
+        }
+
+    async def config_get(self, request: Request) -> Reply:
+        return config_get(self._config, request.get("keys") or [])
+
+    async def config_set(self, request: Request) -> Reply:
+        return config_set(self._config, str(request.get("key")), str(request.get("value")))
+
+    async def plug(self, request: Request) -> Reply:
+        _simulated(self._connector(request)).plug()
+        return {"message": f"connector {request['connector']}: cable plugged in"}
+
+    async def unplug(self, request: Request) -> Reply:
+        _simulated(self._connector(request)).unplug()
+        return {"message": f"connector {request['connector']}: cable unplugged"}
+
+    async def ev(self, request: Request) -> Reply:
+        evse = _simulated(self._connector(request))
+        action = request.get("action")
+        if action == "charge":
+            evse.ev_charge()
+        elif action == "suspend":
+            evse.ev_suspend()
+        else:
+            raise CommandError("ev action must be 'charge' or 'suspend'")
+        return {"message": f"connector {request['connector']}: EV asks to {action}"}
+
+    async def emergency_stop(self, request: Request) -> Reply:
+        """Bench: the emergency button; every running transaction ends with reason EmergencyStop."""
+        stopped = [c.id for c in self._connectors if c.transaction is not None]
+        for connector in self._connectors:
+            await connector.stop(Reason.emergency_stop)
+        return {"message": f"emergency stop: transactions stopped on connectors {stopped or 'none'}"}
+
+    async def lock(self, request: Request) -> Reply:
+        """Bench: make the socket lock stick (jam) or work again (free), to test lock failures."""
+        evse = _simulated(self._connector(request))
+        if evse.tethered:
+            raise CommandError(f"connector {request['connector']} has a tethered cable: no lock")
+        evse.lock_jammed = request.get("state") == "jam"
+        return {"message": f"connector {request['connector']}: lock {'jammed' if evse.lock_jammed else 'free'}"}
+
+    async def swipe(self, request: Request) -> Reply:
+        id_tag = str(request.get("id_tag", ""))
+        if not 1 <= len(id_tag) <= 20:
+            raise CommandError("idTag must be 1 to 20 characters (OCPP IdToken)")
+        connector = self._connector(request) if request.get("connector") is not None else self._pick_for(id_tag)
+        try:
+            return {"message": f"connector {connector.id}: {await connector.present(id_tag)}"}
+        except ConnectorBusy as exc:
+            raise CommandError(str(exc)) from None
+
+    async def fault(self, request: Request) -> Reply:
+        number = _connector_number(request)
+        code = request.get("code")
+        if number == 0:
+            target: ConnectorState = self._station_status
+        else:
+            target = self._connector(request)
+        try:
+            if code is None:
+                await target.clear_fault()
+                return {"message": f"connector {number}: fault cleared"}
+            if code not in FAULT_CODES:
+                raise CommandError(f"unknown error code {code!r}; one of: {', '.join(FAULT_CODES)}")
+            await target.fault(ChargePointErrorCode(code), request.get("info"))
+        except ConnectorBusy as exc:
+            raise CommandError(str(exc)) from None
+        return {"message": f"connector {number}: {code}"}
+
+    def _connector(self, request: Request) -> Connector:
+        number = _connector_number(request)
+        connector = self._connectors.number(number)
+        if connector is None:
+            raise CommandError(f"connector {number} does not exist: this station has connectors 1 to {len(self._connectors)}")
+        return connector
+
+    def _pick_for(self, id_tag: str) -> Connector:
+        """The connector a reader shared by all connectors would act on; the connector then
+        decides whether the idTag may start or stop there."""
+        if len(self._connectors) == 1:
+            return self._connectors[0]
+        for connector in self._connectors:
+            if connector.transaction is not None and connector.transaction.id_tag == id_tag:
+                return connector
+        for wanted in (ChargePointStatus.preparing, ChargePointStatus.available):
+            for connector in self._connectors:
+                if connector.status == wanted and connector.transaction is None:
+                    return connector
+        charging = [c for c in self._connectors if c.transaction is not None]
+        if len(charging) == 1:
+            return charging[0]  # perhaps a card of the same group as the owner's
+        raise CommandError("no connector can take an idTag now; name one with --connector")
+
+
+def config_get(config: Configuration, keys: list[str]) -> Reply:
+    try:
+        reports, unknown = config.get(keys or None)
+    except TooManyKeys as exc:
+        raise CommandError(str(exc)) from None
+    return {
+        "keys": [{"key": r.key, "readonly": r.readonly, "value": r.value} for r in reports],
+        "unknown": unknown,
+    }
+
+
+def config_set(config: Configuration, key: str, value: str) -> Reply:
+    status = config.change(key, value)
+    return {"status": status.value, "accepted": status in (ChangeStatus.ACCEPTED, ChangeStatus.REBOOT_REQUIRED)}
+
+
+def _connector_number(request: Request) -> int:
+    number = request.get("connector")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise CommandError("a connector number is required")
+    return number
+
+
+def _simulated(connector: Connector) -> SimulatedEvse:
+    if not isinstance(connector.evse, SimulatedEvse):
+        raise CommandError(f"connector {connector.id} has real hardware: bench actions need the simulated EVSE")
+    return connector.evse
+
+
+def _connector_status(connector: Connector) -> dict[str, Any]:
+    reading = connector.meter.latest
+    transaction = connector.transaction
+    return {
+        "connector": connector.id,
+        "status": connector.status,
+        "error_code": connector.error_code.value,
+        "transaction_id": transaction.transaction_id if transaction else None,
+        "id_tag": transaction.id_tag if transaction else connector.authorized_id_tag,
+        "energy_wh": round(reading.energy_wh, 1) if reading else None,
+        "power_w": round(reading.power_w, 1) if reading else None,
+        "offered_a": connector.evse.offered_current,
+        "locked": connector.evse.locked,
+    }

@@ -1,0 +1,83 @@
+"""RemoteStartTransaction and RemoteStopTransaction (§5.11, §5.12, Core profile).
+
+Each answer reflects what the station will really do: a command is Accepted only when the
+connector can act on it, and the work that follows (authorizing, waiting for the cable) runs
+after the answer has left, so a handler never waits on another CALL.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from ocpp.routing import on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action, AuthorizationStatus, ChargingProfilePurposeType, Reason, RemoteStartStopStatus
+
+from chargepoint.authorization.authorizer import Authorizer
+from chargepoint.connector.connector import Connector
+from chargepoint.connector.connectors import Connectors
+from chargepoint.link.outbox import Outbox
+from configkeys import Configuration, FeatureProfile
+
+log = logging.getLogger(__name__)
+
+
+class RemoteTransactions:
+    profile: ClassVar[FeatureProfile] = FeatureProfile.CORE
+
+    def __init__(self, connectors: Connectors, outbox: Outbox, authorizer: Authorizer, config: Configuration) -> None:
+        self._connectors = connectors
+        self._outbox = outbox
+        self._authorizer = authorizer
+        self._config = config
+
+    @on(Action.remote_start_transaction, skip_schema_validation=True)
+    def remote_start(
+        self, id_tag: str, connector_id: int | None = None, charging_profile: dict[str, Any] | None = None
+    ) -> call_result.RemoteStartTransaction:
+        connector = self._pick(connector_id)
+        refusal = self._start_refusal(connector, charging_profile)
+        if refusal is not None:
+            log.info("RemoteStartTransaction for %s rejected: %s", id_tag, refusal)
+            return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
+        assert connector is not None
+        if charging_profile is not None:
+            log.info("connector %d: the TxProfile is not applied: Smart Charging is not served", connector.id)
+        connector.spawn(self._start_remotely(connector, id_tag))
+        return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
+
+    def _pick(self, connector_id: int | None) -> Connector | None:
+        """Without a connectorId the station chooses: a cable already in wins over an empty socket."""
+        if connector_id is not None:
+            return self._connectors.number(connector_id)
+        free = [c for c in self._connectors if c.idle]
+        return next((c for c in free if c.plugged), free[0] if free else None)
+
+    def _start_refusal(self, connector: Connector | None, profile: dict[str, Any] | None) -> str | None:
+        if not self._outbox.accepted:
+            return "the station is not Accepted yet"
+        if connector is None:
+            return "no such connector, or none free"
+        if not connector.idle:
+            return f"connector {connector.id} is {connector.status}"
+        if profile is not None and profile.get("charging_profile_purpose") != ChargingProfilePurposeType.tx_profile:
+            return "a RemoteStartTransaction profile must be a TxProfile"
+        return None
+
+    async def _start_remotely(self, connector: Connector, id_tag: str) -> None:
+        if self._config.boolean("AuthorizeRemoteTxRequests"):
+            verdict = await self._authorizer.authorize(id_tag)
+            if verdict.status != AuthorizationStatus.accepted:
+                log.info("connector %d: remote start for %s not authorized (%s)", connector.id, id_tag, verdict.status)
+                return
+        log.info("connector %d: remote start for %s: %s", connector.id, id_tag, await connector.remote_authorized(id_tag))
+
+    @on(Action.remote_stop_transaction, skip_schema_validation=True)
+    def remote_stop(self, transaction_id: int) -> call_result.RemoteStopTransaction:
+        connector = self._connectors.with_transaction(transaction_id)
+        if connector is not None:
+            connector.spawn(connector.stop(Reason.remote))
+            return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.accepted)
+        log.info("RemoteStopTransaction: no running transaction %d", transaction_id)
+        return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.rejected)

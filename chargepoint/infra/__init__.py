@@ -1,0 +1,4 @@
+"""What every package may lean on and none of them owns: the station clock corrected by the
+CSMS (`clock`), the one SQLite database with its migrations (`database`), small persisted
+facts and key values (`state`), and the scrubbing that keeps secrets out of every output
+(`secrets`). No OCPP message is built here."""

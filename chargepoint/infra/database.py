@@ -1,0 +1,135 @@
+"""The one SQLite database every module persists to.
+
+The board's flash may lose power at any instant, so the database runs in WAL mode with
+synchronous=FULL: a write that returned is on the medium. Each write is a single short
+transaction; callers persist before they acknowledge anything to the CSMS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Forward-only migrations: index i upgrades a database at user_version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE config_key (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE connector_availability (
+        connector INTEGER PRIMARY KEY,
+        availability TEXT NOT NULL CHECK (availability IN ('Operative', 'Inoperative'))
+    );
+    CREATE TABLE charging_transaction (
+        local_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        connector INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        meter_start INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        transaction_id INTEGER,
+        meter_stop INTEGER,
+        stopped_at TEXT,
+        stop_reason TEXT
+    );
+    """,
+    """
+    ALTER TABLE charging_transaction ADD COLUMN last_meter_wh INTEGER;
+    ALTER TABLE charging_transaction ADD COLUMN last_meter_at TEXT;
+    CREATE TABLE transaction_message (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        local_id INTEGER NOT NULL REFERENCES charging_transaction (local_id),
+        action TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE id_tag_cache (
+        id_tag TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        expiry_date TEXT,
+        parent_id_tag TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE local_list (
+        id_tag TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        expiry_date TEXT,
+        parent_id_tag TEXT
+    );
+    CREATE TABLE station_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+
+def _private(path: Path) -> None:
+    """The database holds the AuthorizationKey: its directory is 0700 and the file 0600
+    (SQLite gives the -wal and -shm files the database file's mode)."""
+    directory = path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = directory.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        if info.st_uid != os.getuid() or mode & stat.S_ISVTX:  # someone else's, or shared like /tmp
+            raise PermissionError(f"mode {mode:04o} lets other users in; give the station a directory of its own")
+        log.warning("data directory %s was mode %04o; making it 0700", directory, mode)
+        directory.chmod(0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        log.warning("%s was readable by others; making it 0600", path)
+        path.chmod(0o600)
+
+
+class SchemaTooNew(Exception):
+    """The file was written by a newer build; touching it could destroy what it knows."""
+
+
+class Database:
+    """An open chargepoint.db, migrated to the newest schema."""
+
+    def __init__(self, path: Path) -> None:
+        _private(path)
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise SchemaTooNew(
+                f"{self.path} has schema version {version}, newer than this build knows "
+                f"({len(MIGRATIONS)}); refusing to touch it"
+            )
+        for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as conn:
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={target}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,95 @@
+"""The OCPP endpoint on one WebSocket connection: frames in and out, CSMS calls routed.
+
+The endpoint owns no action. Each feature declares the CSMS actions it answers with the `ocpp`
+library's `@on` / `@after` on its own methods; the station passes the merged route map of the
+features its model serves. So an action no served feature owns is answered CALLERROR
+NotSupported here, by itself, and a profile the station does not serve can never be half-served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ocpp.routing import create_route_map
+from ocpp.v16 import ChargePoint
+
+from chargepoint.link.framelog import FrameLog
+from chargepoint.link.framing import NOT_SUPPORTED, FrameRejected, check_action, check_payload, parse_frame
+
+log = logging.getLogger(__name__)
+
+Routes = dict[str, dict[str, Any]]
+
+
+def merge_routes(features: Iterable[object]) -> Routes:
+    """One route map for all `features`; an action owned twice is a wiring mistake."""
+    merged: Routes = {}
+    for feature in features:
+        for action, handlers in create_route_map(feature).items():
+            if action in merged:
+                raise ValueError(f"{action} is answered by two features ({type(feature).__name__} and another)")
+            merged[action] = handlers
+    return merged
+
+
+class StationEndpoint(ChargePoint):
+    def __init__(
+        self,
+        identity: str,
+        connection: Any,
+        response_timeout: int,
+        frame_log: FrameLog,
+        answering: Callable[[], bool],
+        routes: Routes,
+    ) -> None:
+        super().__init__(identity, connection, response_timeout, logger=logging.getLogger("ocpp"))
+        self._frame_log = frame_log
+        self._answering = answering
+        self.route_map = routes
+        self._idle = asyncio.Event()  # no CSMS request is being handled
+        self._idle.set()
+
+    def set_response_timeout(self, seconds: int) -> None:
+        """MessageTimeout changed: the library reads this attribute at every CALL."""
+        self._response_timeout = seconds
+
+    async def answered(self) -> None:
+        """Until the CSMS request being handled, if any, has had its answer sent: a change it
+        made (new credentials, say) may close the link only after the CSMS heard Accepted."""
+        await self._idle.wait()
+
+    async def route_message(self, raw_msg: str) -> None:
+        self._idle.clear()
+        try:
+            await self._route(raw_msg)
+        finally:
+            self._idle.set()
+
+    async def _route(self, raw_msg: str) -> None:
+        self._frame_log.record("in", raw_msg)
+        try:
+            message = parse_frame(raw_msg)
+            if message.message_type_id != 2:
+                self._response_queue.put_nowait(message)
+                return
+            if not self._answering():
+                log.info("ignoring %s from the CSMS: registration Rejected", message.action)
+                return
+            check_action(message, self.route_map)
+            check_payload(message)
+        except FrameRejected as rejected:
+            if rejected.code == NOT_SUPPORTED:
+                log.info("CSMS request not supported by this station: %s", rejected.description)
+            else:
+                log.warning("bad frame from the CSMS (%s: %s)", rejected.code, rejected.description)
+            if rejected.unique_id is not None:
+                await self._send(rejected.call_error())
+            return
+        await self._handle_call(message)
+
+    async def _send(self, message: str) -> None:
+        self._frame_log.record("out", message)
+        await super()._send(message)

@@ -1,0 +1,115 @@
+"""OCPP-J framing: turning CSMS text into messages, or into the CALLERROR it deserves.
+
+The `ocpp` library drops frames it cannot unpack and names errors with OCPP 2.0 codes; a 1.6
+station must answer with the 1.6 codes of OCPP-J §4.2.3, keeping the two spelling mistakes the
+errata sheet (§5.1, §5.2) says are part of the wire format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from decimal import Decimal
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from jsonschema import Draft4Validator
+from jsonschema.exceptions import ValidationError
+from ocpp.messages import Call, CallError, CallResult
+from ocpp.v16.enums import Action
+
+FORMATION_VIOLATION = "FormationViolation"
+OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
+PROTOCOL_ERROR = "ProtocolError"
+PROPERTY_CONSTRAINT_VIOLATION = "PropertyConstraintViolation"
+TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
+NOT_IMPLEMENTED = "NotImplemented"
+NOT_SUPPORTED = "NotSupported"
+
+# jsonschema keyword that failed -> the §4.2.3 code describing that kind of fault.
+_CODE_BY_KEYWORD = {
+    "type": TYPE_CONSTRAINT_VIOLATION,
+    "maxLength": TYPE_CONSTRAINT_VIOLATION,  # CiStringNType length is part of the data type
+    "required": PROTOCOL_ERROR,  # "payload for Action is incomplete"
+    "minItems": OCCURENCE_CONSTRAINT_VIOLATION,
+    "maxItems": OCCURENCE_CONSTRAINT_VIOLATION,
+    "additionalProperties": FORMATION_VIOLATION,
+}
+_KNOWN_ACTIONS = frozenset(action.value for action in Action)
+
+
+class FrameRejected(Exception):
+    """A frame we cannot process; `unique_id` is None when there is nobody to answer."""
+
+    def __init__(self, unique_id: str | None, code: str, description: str) -> None:
+        super().__init__(description)
+        self.unique_id = unique_id
+        self.code = code
+        self.description = description
+
+    def call_error(self) -> str:
+        assert self.unique_id is not None
+        return CallError(self.unique_id, self.code, self.description, {}).to_json()
+
+
+def parse_frame(text: str | bytes) -> Call | CallResult | CallError:
+    """Unpack one WebSocket message; raises FrameRejected for anything not a valid RPC frame."""
+    try:
+        frame = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise FrameRejected(None, FORMATION_VIOLATION, "not JSON") from None
+    if not isinstance(frame, list) or not frame:
+        raise FrameRejected(None, FORMATION_VIOLATION, "not a JSON array")
+    unique_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else None
+    if unique_id is None or len(unique_id) > 36:
+        raise FrameRejected(None, PROTOCOL_ERROR, "no usable UniqueId (a string of at most 36 characters)")
+    match frame:
+        case [2, _, str(action), dict(payload)]:
+            return Call(unique_id, action, payload)
+        case [2, _, str(), None]:
+            return Call(unique_id, frame[2], {})
+        case [2, *_]:
+            raise FrameRejected(unique_id, FORMATION_VIOLATION, "a CALL is [2, UniqueId, Action, {payload}]")
+        case [3, _, dict(payload)]:
+            return CallResult(unique_id, payload)
+        case [3, _, None]:
+            return CallResult(unique_id, {})
+        case [4, _, str(code), str(description), dict(details)]:
+            return CallError(unique_id, code, description, details)
+        case [3 | 4, *_]:
+            raise FrameRejected(None, FORMATION_VIOLATION, "malformed CALLRESULT/CALLERROR")
+    # OCPP-J §4.1.3: a message type number outside 2-4 is ignored, not answered.
+    raise FrameRejected(None, PROTOCOL_ERROR, f"unknown MessageTypeId {frame[0]!r}")
+
+
+def check_action(call: Call, served: Collection[str]) -> None:
+    """Refuse a CALL whose action is not OCPP 1.6 (NotImplemented) or that no feature this
+    station serves owns (NotSupported), the codes OCPP-J §4.2.3 gives the two cases."""
+    if call.action not in _KNOWN_ACTIONS:
+        raise FrameRejected(call.unique_id, NOT_IMPLEMENTED, f"{call.action} is not an OCPP 1.6 action")
+    if call.action not in served:
+        raise FrameRejected(call.unique_id, NOT_SUPPORTED, f"{call.action} is not supported by this charge point")
+
+
+def check_payload(call: Call) -> None:
+    """Refuse a CALL whose payload breaks the official 1.6 schema of its action."""
+    payload = json.loads(json.dumps(call.payload), parse_float=Decimal)
+    error = _best_error(_validator(call.action).iter_errors(payload))
+    if error is not None:
+        code = _CODE_BY_KEYWORD.get(str(error.validator), PROPERTY_CONSTRAINT_VIOLATION)
+        where = "/".join(str(p) for p in error.absolute_path) or "payload"
+        raise FrameRejected(call.unique_id, code, f"{where}: {error.message}")
+
+
+def _best_error(errors: Any) -> ValidationError | None:
+    """The outermost error: a missing field says more than the failures it causes further in."""
+    found = sorted(errors, key=lambda e: len(e.absolute_path))
+    return found[0] if found else None
+
+
+@cache
+def _validator(action: str) -> Draft4Validator:
+    # The ocpp package ships the official 1.6 schemas; decimals keep multipleOf 0.1 exact.
+    text = files("ocpp.v16").joinpath("schemas", f"{action}.json").read_text(encoding="utf-8")
+    return Draft4Validator(json.loads(text, parse_float=Decimal))

@@ -1,0 +1,155 @@
+"""The OCPP 1.6 Security Whitepaper's security profiles: how the link authenticates.
+
+0 plain (an AuthorizationKey, when one is set, still goes as HTTP Basic: chargers commissioned
+before security profiles existed send their password that way); 1 HTTP Basic; 2 TLS with the
+CSMS's certificate checked against our CA and host name, plus HTTP Basic; 3 TLS with our client
+certificate. SecurityProfile may only go up, and only to a profile whose prerequisites this
+installation has (A05.FR.01-04): a downgrade would let an attacker with CSMS access weaken the
+link. After a raise the station reconnects with the new profile and, when that cannot connect,
+falls back to the one that worked (A05.FR.08), so it never locks itself out of its CSMS.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from websockets.exceptions import InvalidStatus
+
+from chargepoint.infra.state import StateTable
+from chargepoint.link.config import LinkConfig
+from configkeys import Configuration
+
+log = logging.getLogger(__name__)
+
+PROFILE_KEY = "SecurityProfile"
+KEY = "AuthorizationKey"
+FALLBACK_STATE = "security_profile_fallback"
+TRIAL_ATTEMPTS = 3  # failed connects with a raised profile before falling back
+
+
+class InsecureLink(Exception):
+    """The configured CSMS URL cannot carry the profile in force (ws:// under profile 2 or 3)."""
+
+
+@dataclass(frozen=True)
+class LinkSecurity:
+    profile: int
+    tls: ssl.SSLContext | None
+    headers: dict[str, str]
+
+
+def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        wanted, current = int(value), config.integer(PROFILE_KEY)
+        if wanted <= current:
+            return f"SecurityProfile only goes up (now {current})"
+        if wanted in (1, 2) and not config.value(KEY):
+            return f"profile {wanted} needs an AuthorizationKey for HTTP Basic auth"
+        if wanted >= 2 and (not link.secure or link.tls_ca is None):
+            return f"profile {wanted} needs a wss:// csms_url and the CSMS's CA (tls_ca)"
+        if wanted == 3 and link.tls_cert is None:
+            return "profile 3 needs a client certificate (tls_cert, tls_key)"
+        return None
+
+    return check
+
+
+class SecurityProfiles:
+    """What the next connection presents, and the trial of a freshly raised profile."""
+
+    def __init__(self, config: Configuration, link: LinkConfig, state: StateTable) -> None:
+        self._config = config
+        self._link = link
+        self._state = state
+        self._in_use = config.integer(PROFILE_KEY)
+        self._failures = 0
+        self._renew_link: Callable[[str], None] = lambda _: None
+
+    def watch(self, renew_link: Callable[[str], None]) -> None:
+        """Both changes take effect on a new connection (A01 step 3, A05.FR.06)."""
+        self._renew_link = renew_link
+
+        def raised(value: str) -> None:
+            if int(value) > self._in_use:
+                self._state.set(FALLBACK_STATE, str(self._in_use))
+                self._failures = 0
+            self._in_use = int(value)
+            renew_link(f"SecurityProfile {value}")
+
+        def new_key(_: str) -> None:
+            if self._in_use <= 2:
+                renew_link("new AuthorizationKey")
+
+        self._config.subscribe(PROFILE_KEY, raised)
+        self._config.subscribe(KEY, new_key)
+
+    def current(self) -> LinkSecurity:
+        """For the next connection; raises InsecureLink, or OSError/ssl.SSLError for TLS files.
+        A prerequisite that went missing from the settings since the raise is refused, never
+        quietly weakened (system trust store instead of tls_ca, no credentials at all)."""
+        profile = self._config.integer(PROFILE_KEY)
+        link = self._link
+        if profile >= 2 and not link.secure:
+            raise InsecureLink(f"SecurityProfile {profile} needs TLS; refusing to connect to a ws:// csms_url")
+        if profile >= 2 and link.tls_ca is None:
+            raise InsecureLink(f"SecurityProfile {profile} needs the CSMS's CA; tls_ca is not set")
+        if profile == 3 and link.tls_cert is None:
+            raise InsecureLink("SecurityProfile 3 needs a client certificate; tls_cert is not set")
+        return LinkSecurity(profile, self._tls(profile) if link.secure else None, self._basic_auth(profile))
+
+    def connected(self, used: LinkSecurity) -> None:
+        """The CSMS took a connection: a raised profile has proved itself, unless the profile
+        changed while that connection was being made (then the link is renewed with it)."""
+        if used.profile != self._in_use:
+            self._renew_link(f"SecurityProfile {self._in_use}")
+            return
+        self._failures = 0
+        if self._state.get(FALLBACK_STATE) is not None:
+            self._state.delete(FALLBACK_STATE)
+            log.info("SecurityProfile %d in use", self._in_use)
+
+    def failed(self, used: LinkSecurity | None, exc: BaseException) -> None:
+        """A connect failed. Under a raised profile, the third failure in a row that the profile
+        can cause (TLS, refused credentials, missing files) goes back to the old profile; a
+        CSMS that is down or unreachable says nothing about the profile and counts for nothing."""
+        fallback = self._state.get(FALLBACK_STATE)
+        if fallback is None or (used is not None and used.profile != self._in_use) or not _profile_related(exc):
+            return
+        self._failures += 1
+        if self._failures < TRIAL_ATTEMPTS:
+            return
+        log.error(
+            "SecurityProfile %d failed %d connects in a row; falling back to %s (whitepaper A05.FR.08)",
+            self._in_use,
+            self._failures,
+            fallback,
+        )
+        self._in_use, self._failures = int(fallback), 0
+        self._config.restore(PROFILE_KEY, fallback)
+        self._state.delete(FALLBACK_STATE)
+
+    def _basic_auth(self, profile: int) -> dict[str, str]:
+        key = self._config.value(KEY)
+        if profile == 3 or not key:
+            return {}
+        token = base64.b64encode(f"{self._link.identity}:{key}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def _tls(self, profile: int) -> ssl.SSLContext:
+        """Built per connection, so a renewed certificate file is picked up on the next one.
+        Profiles 0 and 1 over wss:// still verify the CSMS, against tls_ca or the system store."""
+        link = self._link
+        context = ssl.create_default_context(cafile=link.tls_ca)
+        if profile == 3 and link.tls_cert is not None:
+            context.load_cert_chain(link.tls_cert, link.tls_key)
+        return context
+
+
+def _profile_related(exc: BaseException) -> bool:
+    if isinstance(exc, InvalidStatus):
+        return exc.response.status_code in (401, 403)
+    return isinstance(exc, (InsecureLink, ssl.SSLError, ssl.CertificateError, FileNotFoundError, PermissionError))

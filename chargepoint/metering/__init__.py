@@ -1,0 +1,1 @@
+"""Meters: polling, MeterValue building, transaction and clock-aligned sampling."""

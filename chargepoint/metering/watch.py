@@ -1,0 +1,76 @@
+"""Meter polling: the latest reading of one connector's meter, and whether it can be trusted.
+
+Each connector's meter is polled about once a second so `status` and the transaction
+messages always have a recent reading. A meter that stops answering, or answers something
+that cannot be true, puts the connector in PowerMeterFailure and no sample is sent as fresh
+until it reads well again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from drivers.meter import ALL_FIGURES, Meter, MeterError, MeterReading
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 1.0
+
+
+class MeterWatch:
+    """Keeps the latest good reading of one meter and tells listeners when the meter fails."""
+
+    def __init__(self, meter: Meter, figures: frozenset[str] = ALL_FIGURES) -> None:
+        self._meter = meter
+        self.figures = figures
+        self.latest: MeterReading | None = None
+        self.failure: str | None = None
+        self._listeners: list[Callable[[MeterReading], None]] = []
+        self._health: list[Callable[[str | None], None]] = []
+
+    def on_reading(self, listener: Callable[[MeterReading], None]) -> None:
+        self._listeners.append(listener)
+
+    def on_health(self, listener: Callable[[str | None], None]) -> None:
+        """listener(reason) when the meter starts failing, listener(None) when it recovers."""
+        self._health.append(listener)
+
+    async def read(self) -> MeterReading:
+        """A fresh reading; MeterError while the meter fails."""
+        try:
+            reading = await self._meter.read()
+        except MeterError as exc:
+            self._set_failure(str(exc) or type(exc).__name__)
+            raise
+        self._set_failure(None)
+        self.latest = reading
+        for listener in self._listeners:
+            listener(reading)
+        return reading
+
+    def _set_failure(self, reason: str | None) -> None:
+        if (reason is None) == (self.failure is None):
+            return
+        self.failure = reason
+        if reason is not None:
+            log.error("meter failure: %s", reason)
+        else:
+            log.info("meter reads again")
+        for listener in self._health:
+            listener(reason)
+
+    async def run(self) -> None:
+        """Poll for the life of the station; a failing meter must not take the station down."""
+        try:
+            while True:
+                try:
+                    await self.read()
+                except MeterError:
+                    pass  # reported through on_health
+                except Exception as exc:
+                    log.error("meter read failed: %r", exc)
+                await asyncio.sleep(POLL_INTERVAL)
+        finally:
+            await self._meter.close()

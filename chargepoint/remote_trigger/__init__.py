@@ -1,0 +1,1 @@
+"""TriggerMessage: the Remote Trigger profile."""

@@ -1,0 +1,1 @@
+"""Transactions: their lifecycle on flash, the durable message queue, answers and recovery."""
