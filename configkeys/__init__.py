@@ -1,15 +1,7 @@
 """Configuration keys: the OCPP 1.6 catalogue, vendor profiles, validation and the live store."""
 
-from configkeys.catalogue import (
-    MEASURANDS,
-    OCPP_FEATURE_PROFILES,
-    SECURITY_KEYS,
-    STANDARD_KEYS,
-    Access,
-    FeatureProfile,
-    KeyDef,
-    KeyType,
-)
+from configkeys.catalogue import MEASURANDS, OCPP_FEATURE_PROFILES, SECURITY_KEYS, STANDARD_KEYS
+from configkeys.keydef import Access, FeatureProfile, KeyDef, KeyType
 from configkeys.profiles import (
     PROFILES,
     StationModel,

@@ -11,23 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from configkeys.catalogue import SECURITY_KEYS, STANDARD_KEYS, Access, FeatureProfile, KeyDef, KeyType
+from configkeys.catalogue import SECURITY_KEYS, STANDARD_KEYS
+from configkeys.keydef import FeatureProfile, KeyDef
+from configkeys.shorthand import B, CORE, CUSTOM, FIRMWARE, I, LOCAL, R, RW, SMART, TRIGGER
 
 # Per key name, the KeyDef fields to replace.
 Overrides = Mapping[str, Mapping[str, Any]]
 
-_B, _I = KeyType.BOOLEAN, KeyType.INTEGER
-_R, _RW = Access.R, Access.RW
-_CUSTOM = FeatureProfile.CUSTOM
-_CORE = FeatureProfile.CORE
-_FIRMWARE = FeatureProfile.FIRMWARE_MANAGEMENT
-_LOCAL = FeatureProfile.LOCAL_AUTH_LIST_MANAGEMENT
-_SMART = FeatureProfile.SMART_CHARGING
-_TRIGGER = FeatureProfile.REMOTE_TRIGGER
 
 # Errata 3.84: with a fixed cable there is nothing to unlock, so the key reads false and
 # cannot be changed.
-TETHERED: Overrides = {"UnlockConnectorOnEVSideDisconnect": {"access": _R, "default": "false"}}
+TETHERED: Overrides = {"UnlockConnectorOnEVSideDisconnect": {"access": R, "default": "false"}}
 
 
 @dataclass(frozen=True)
@@ -144,7 +138,7 @@ def catalogue_for(
 _WEMOB_OVERRIDES: Overrides = {
     "AllowOfflineTxForUnknownId": {"default": "false"},
     "AuthorizationCacheEnabled": {"default": "true"},
-    "AuthorizeRemoteTxRequests": {"default": "false", "access": _R},
+    "AuthorizeRemoteTxRequests": {"default": "false", "access": R},
     # Clock alignment finer than 15 minutes is refused; MeterValueSampleInterval covers that.
     "ClockAlignedDataInterval": {"default": "0", "bounds": ((0, 0), (900, 86_400))},
     "HeartbeatInterval": {"default": "3000"},
@@ -152,19 +146,19 @@ _WEMOB_OVERRIDES: Overrides = {
     "LocalPreAuthorize": {"default": "true"},
     "MeterValueSampleInterval": {"default": "15"},
     # Fixed by the station; empty means it samples Energy.Active.Import.Register only.
-    "MeterValuesSampledData": {"default": "", "access": _R},
+    "MeterValuesSampledData": {"default": "", "access": R},
     "ResetRetries": {"default": "3"},
     "StopTransactionOnInvalidId": {"default": "true"},
     "TransactionMessageAttempts": {"default": "5"},
     "TransactionMessageRetryInterval": {"default": "2"},
     "WebSocketPingInterval": {"default": "20"},
     "LocalAuthListEnabled": {"default": "false"},
-    "LocalAuthListMaxLength": {"default": "100", "access": _R},
-    "SendLocalListMaxLength": {"default": "100", "access": _R},
-    "ChargeProfileMaxStackLevel": {"default": "10", "access": _R},
-    "ChargingScheduleAllowedChargingRateUnit": {"default": "Current,Power", "access": _R},
-    "ChargingScheduleMaxPeriods": {"default": "10", "access": _R},
-    "MaxChargingProfilesInstalled": {"default": "30", "access": _R},
+    "LocalAuthListMaxLength": {"default": "100", "access": R},
+    "SendLocalListMaxLength": {"default": "100", "access": R},
+    "ChargeProfileMaxStackLevel": {"default": "10", "access": R},
+    "ChargingScheduleAllowedChargingRateUnit": {"default": "Current,Power", "access": R},
+    "ChargingScheduleMaxPeriods": {"default": "10", "access": R},
+    "MaxChargingProfilesInstalled": {"default": "30", "access": R},
     # The manual's own example of the preparation timeout.
     "ConnectionTimeOut": {"default": "120"},
     # Table 4.4 prints "10" as the AuthorizationKey default. That is not 16 to 20 bytes of
@@ -173,19 +167,19 @@ _WEMOB_OVERRIDES: Overrides = {
 }
 
 _WEMOB_CUSTOM_KEYS: tuple[KeyDef, ...] = (
-    KeyDef("AlwaysAllowOfflineTransactions", _B, _RW, _CUSTOM, "false"),
-    KeyDef("AutoChargeEnabled", _B, _RW, _CUSTOM, "false"),
-    KeyDef("SilentMode", _B, _RW, _CUSTOM, "false", requires=frozenset({"DC"})),
-    KeyDef("EnableHmiConfiguration", _B, _RW, _CUSTOM, "true", requires=frozenset({"DC"})),
-    KeyDef("AllowChargeAfterBrownOut", _B, _RW, _CUSTOM, "false"),
-    KeyDef("EnableSystemHealth", _B, _RW, _CUSTOM, "false"),
+    KeyDef("AlwaysAllowOfflineTransactions", B, RW, CUSTOM, "false"),
+    KeyDef("AutoChargeEnabled", B, RW, CUSTOM, "false"),
+    KeyDef("SilentMode", B, RW, CUSTOM, "false", requires=frozenset({"DC"})),
+    KeyDef("EnableHmiConfiguration", B, RW, CUSTOM, "true", requires=frozenset({"DC"})),
+    KeyDef("AllowChargeAfterBrownOut", B, RW, CUSTOM, "false"),
+    KeyDef("EnableSystemHealth", B, RW, CUSTOM, "false"),
     # Minutes before the display dims; 0 disables dimming. A day is far beyond any use.
-    KeyDef("ScreenSaverTime", _I, _RW, _CUSTOM, "5", bounds=((0, 1_440),)),
+    KeyDef("ScreenSaverTime", I, RW, CUSTOM, "5", bounds=((0, 1_440),)),
 )
 
 # The manual's SupportedFeatureProfiles default "Core,FirmwareManagement" contradicts its
 # own Local Auth List and Smart Charging tables; the station reports what it serves.
-_WEMOB_FEATURES = (_CORE, _FIRMWARE, _LOCAL, _SMART)
+_WEMOB_FEATURES = (CORE, FIRMWARE, LOCAL, SMART)
 
 
 def _wemob(name: str, model: str, connectors: int, current: Literal["AC", "DC"]) -> StationModel:
@@ -220,11 +214,11 @@ WEMOB = VendorProfile(
 # defaults (HeartbeatInterval 300 s, MeterValueSampleInterval 60 s, WebSocketPingInterval
 # 60 s, LocalAuthListEnabled true). Model strings follow Wallbox part numbers
 # (model-cable-connector-power-version), as these chargers report them at boot.
-_WALLBOX_FEATURES = (_CORE, _FIRMWARE, _LOCAL, _SMART, _TRIGGER)
+_WALLBOX_FEATURES = (CORE, FIRMWARE, LOCAL, SMART, TRIGGER)
 
 _WALLBOX_CUSTOM_KEYS: tuple[KeyDef, ...] = (
     # Set to false by the CPO, the charger no longer asks for RFID or PIN: free charging.
-    KeyDef("AuthEnabled", _B, _RW, _CUSTOM, "true"),
+    KeyDef("AuthEnabled", B, RW, CUSTOM, "true"),
 )
 
 

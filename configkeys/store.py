@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from configkeys.catalogue import KeyDef
+from configkeys.keydef import KeyDef
 from configkeys.validation import Invalid, normalise, split_csl
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from configkeys.catalogue import KeyDef, KeyType
+from configkeys.keydef import KeyDef, KeyType
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 

@@ -21,6 +21,7 @@ from configkeys import (
     catalogue_for,
     get_profile,
     normalise,
+    served_profiles,
 )
 
 HEX_32 = "0123456789abcdef0123456789ABCDEF"
@@ -483,3 +484,12 @@ def test_every_default_is_valid_and_every_override_names_a_key(profile: VendorPr
                 assert normalise(key, key.default, None if cap is None else int(cap)) == key.default, key.name
         declared = set(keys) | {key.name for key in profile.custom_keys}
         assert set(profile.overrides) | set(station_model.overrides) <= declared
+
+
+def test_a_profile_the_code_lacks_is_neither_advertised_nor_given_its_keys() -> None:
+    wemob = get_profile("wemob")
+    implemented = frozenset({FeatureProfile.CORE, FeatureProfile.LOCAL_AUTH_LIST_MANAGEMENT})
+    keys = catalogue_for(wemob, wemob.model(None), implemented=implemented)
+    assert keys["SupportedFeatureProfiles"].default == "Core,LocalAuthListManagement"
+    assert "ChargeProfileMaxStackLevel" not in keys and "LocalAuthListMaxLength" in keys
+    assert served_profiles(wemob.model(None), implemented) == (FeatureProfile.CORE, FeatureProfile.LOCAL_AUTH_LIST_MANAGEMENT)
