@@ -122,7 +122,7 @@ async def settled() -> None:
 async def test_a_session_walks_the_statuses_and_queues_its_messages_in_order(rig: Rig) -> None:
     rig.evse.plug()
     await settled()
-    assert await rig.connector.present("TAG1") == "transaction started"
+    assert await rig.connector.identification.present("TAG1") == "transaction started"
     rig.evse.ev_charge()
     await settled()
     assert (rig.evse.offered_current, rig.evse.power_w > 0) == (32.0, True)
@@ -148,7 +148,7 @@ async def test_a_session_walks_the_statuses_and_queues_its_messages_in_order(rig
 async def test_the_start_answer_reaches_the_running_transaction(rig: Rig) -> None:
     rig.evse.plug()
     await settled()
-    await rig.connector.present("TAG1")
+    await rig.connector.identification.present("TAG1")
     delivering = asyncio.create_task(rig.queue.run())
     try:
         for _ in range(100):
@@ -168,7 +168,7 @@ async def test_offline_time_costs_no_attempt_and_a_callerror_does(rig: Rig) -> N
     rig.csms.online = False
     rig.evse.plug()
     await settled()
-    assert await rig.connector.present("TAG1") == "transaction started"  # §3.5.4: offline, unknown idTags may charge
+    assert await rig.connector.identification.present("TAG1") == "transaction started"  # §3.5.4: offline, unknown idTags may charge
     delivering = asyncio.create_task(rig.queue.run())
     try:
         await asyncio.sleep(0.05)

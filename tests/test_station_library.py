@@ -4,6 +4,7 @@ own database, connectors and vendor extensions, and nothing process-wide between
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from ocpp.v16 import call
@@ -11,7 +12,7 @@ from ocpp.v16.enums import DataTransferStatus
 
 from chargepoint.app.settings import Settings
 from chargepoint.app.station import Station
-from chargepoint.core.data_transfer import Reply
+from chargepoint.core.data_transfer import DataTransferRegistry, Reply
 from tests.csms import Csms
 
 
@@ -68,12 +69,28 @@ async def test_two_stations_share_a_loop_and_a_csms(tmp_path: Path) -> None:
     assert not (tmp_path / "CP-A" / "control.sock").exists() and not (tmp_path / "CP-B" / "control.sock").exists()
 
 
-def test_a_vendor_wide_handler_takes_the_messages_without_their_own(tmp_path: Path) -> None:
-    from chargepoint.core.data_transfer import DataTransferRegistry
-
+def test_a_vendor_wide_handler_takes_the_messages_without_their_own() -> None:
     registry = DataTransferRegistry("WEG")
     registry.register("WEG", None, lambda message_id, data: Reply(DataTransferStatus.rejected, message_id))
     registry.register("WEG", "Exact", lambda message_id, data: Reply(DataTransferStatus.accepted))
     assert registry.reply("WEG", "Exact", None) == Reply(DataTransferStatus.accepted)
     assert registry.reply("WEG", "Any", None) == Reply(DataTransferStatus.rejected, "Any")
     assert registry.reply("Acme", "Any", None) == Reply(DataTransferStatus.unknown_vendor_id)
+
+
+async def test_starting_a_station_leaves_the_process_umask_alone(tmp_path: Path) -> None:
+    """Two stations start side by side; a umask changed around an await would leak to both."""
+    previous = os.umask(0o022)  # a known value, whatever ran before in this process
+    async with Csms() as csms:
+        stations = [_station(csms, tmp_path, f"CP-{n}", "wemob") for n in (1, 2)]
+        running = [asyncio.create_task(s.run()) for s in stations]
+        try:
+            for identity in ("CP-1", "CP-2"):
+                await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1, identity=identity)
+            assert os.umask(0o022) == 0o022
+            assert oct((tmp_path / "CP-1" / "control.sock").stat().st_mode & 0o777) == "0o600"
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            os.umask(previous)

@@ -1,1 +1,2 @@
-"""The station as a program: settings, the composition root, the CLI and the demo."""
+"""The station as a program: the composition root (`station`), which features exist
+(`features`, the source of SupportedFeatureProfiles), settings, the CLI and the demo."""

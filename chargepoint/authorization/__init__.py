@@ -1,1 +1,4 @@
-"""Who may charge: the authorization decision, the local list and cache, and their CSMS messages."""
+"""Who may charge: Authorize, the Authorization Cache (ClearCache) and the Local Authorization
+List (SendLocalList, GetLocalListVersion). Keys: AuthorizationCacheEnabled, LocalPreAuthorize,
+LocalAuthorizeOffline, AllowOfflineTxForUnknownId, AlwaysAllowOfflineTransactions,
+LocalAuthListEnabled, LocalAuthListMaxLength, SendLocalListMaxLength, AuthEnabled."""

@@ -34,6 +34,8 @@ class ConnectorBusy(Exception):
 
 
 class ConnectorState:
+    CLEARED_BY_HAND: tuple[str, ...] = (HARDWARE,)
+
     def __init__(self, connector_id: int, initial: ChargePointStatus, operative: bool) -> None:
         self.id = connector_id
         self.operative = operative
@@ -114,8 +116,9 @@ class ConnectorState:
             self.raise_error(HARDWARE, code, info, ErrorKind.FAULT)
 
     async def clear_fault(self) -> None:
+        """The bench's `fault --clear`: what a technician can clear by hand."""
         async with self.lock:
-            self.clear_error(HARDWARE)
+            self.clear_error(*self.CLEARED_BY_HAND)
 
     async def change_operative(self, operative: bool) -> AvailabilityStatus:
         async with self.lock:

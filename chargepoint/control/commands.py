@@ -89,7 +89,7 @@ class BenchCommands:
         """Bench: the emergency button; every running transaction ends with reason EmergencyStop."""
         stopped = [c.id for c in self._connectors if c.transaction is not None]
         for connector in self._connectors:
-            await connector.stop(Reason.emergency_stop)
+            await connector.charging.stop(Reason.emergency_stop)
         return {"message": f"emergency stop: transactions stopped on connectors {stopped or 'none'}"}
 
     async def lock(self, request: Request) -> Reply:
@@ -106,7 +106,7 @@ class BenchCommands:
             raise CommandError("idTag must be 1 to 20 characters (OCPP IdToken)")
         connector = self._connector(request) if request.get("connector") is not None else self._pick_for(id_tag)
         try:
-            return {"message": f"connector {connector.id}: {await connector.present(id_tag)}"}
+            return {"message": f"connector {connector.id}: {await connector.identification.present(id_tag)}"}
         except ConnectorBusy as exc:
             raise CommandError(str(exc)) from None
 
@@ -190,7 +190,7 @@ def _connector_status(connector: Connector) -> dict[str, Any]:
         "status": connector.status,
         "error_code": connector.error_code.value,
         "transaction_id": transaction.transaction_id if transaction else None,
-        "id_tag": transaction.id_tag if transaction else connector.authorized_id_tag,
+        "id_tag": transaction.id_tag if transaction else connector.identification.id_tag,
         "energy_wh": round(reading.energy_wh, 1) if reading else None,
         "power_w": round(reading.power_w, 1) if reading else None,
         "offered_a": connector.evse.offered_current,

@@ -42,13 +42,17 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
+        """Bound and made 0600 before it listens, so no one else can ever connect; no umask
+        change, which would leak into every other station and file of the process."""
         self._path.unlink(missing_ok=True)
-        old_umask = os.umask(0o177)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._server = await asyncio.start_unix_server(self._serve, path=str(self._path))
-        finally:
-            os.umask(old_umask)
-        os.chmod(self._path, 0o600)
+            listener.bind(str(self._path))
+            os.chmod(self._path, 0o600)
+        except OSError:
+            listener.close()
+            raise
+        self._server = await asyncio.start_unix_server(self._serve, sock=listener)
 
     async def close(self) -> None:
         if self._server is not None:

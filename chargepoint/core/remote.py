@@ -71,13 +71,13 @@ class RemoteTransactions:
             if verdict.status != AuthorizationStatus.accepted:
                 log.info("connector %d: remote start for %s not authorized (%s)", connector.id, id_tag, verdict.status)
                 return
-        log.info("connector %d: remote start for %s: %s", connector.id, id_tag, await connector.remote_authorized(id_tag))
+        log.info("connector %d: remote start for %s: %s", connector.id, id_tag, await connector.identification.remote_authorized(id_tag))
 
     @on(Action.remote_stop_transaction, skip_schema_validation=True)
     def remote_stop(self, transaction_id: int) -> call_result.RemoteStopTransaction:
         connector = self._connectors.with_transaction(transaction_id)
         if connector is not None:
-            connector.spawn(connector.stop(Reason.remote))
+            connector.spawn(connector.charging.stop(Reason.remote))
             return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.accepted)
         log.info("RemoteStopTransaction: no running transaction %d", transaction_id)
         return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.rejected)

@@ -63,7 +63,7 @@ class ResetService:
         reason = Reason.soft_reset if kind == ResetType.soft else Reason.hard_reset
         try:
             for connector in self._connectors:
-                await connector.stop(reason)
+                await connector.charging.stop(reason)
             deadline = time.monotonic() + FLUSH_WAIT
             while len(self._queue) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)

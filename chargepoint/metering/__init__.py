@@ -1,1 +1,3 @@
-"""Meters: polling, MeterValue building, transaction and clock-aligned sampling."""
+"""Meters and MeterValues: polling (PowerMeterFailure), periodic and clock-aligned sampling, and
+the building of MeterValue objects. Keys: MeterValueSampleInterval, ClockAlignedDataInterval,
+MeterValuesSampledData, MeterValuesAlignedData, StopTxnSampledData, StopTxnAlignedData."""

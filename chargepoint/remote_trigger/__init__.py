@@ -1,1 +1,1 @@
-"""TriggerMessage: the Remote Trigger profile."""
+"""TriggerMessage (Remote Trigger profile): the CSMS asks for a message now."""

@@ -25,6 +25,6 @@ def route_answers(
         connector = connectors.with_local_transaction(local_id)
         if connector is not None and connector.transaction is not None:
             connector.transaction.transaction_id = answer.transaction_id  # at once: a RemoteStop may follow
-            connector.spawn(connector.start_answered(local_id, answer.transaction_id, answer.id_tag_info))
+            connector.spawn(connector.charging.start_answered(local_id, answer.transaction_id, answer.id_tag_info))
 
     queue.on_answer(answered)
