@@ -31,6 +31,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -c "from chargepoint.connector.machine import status_diagram_document as d; print(d(), end='')" > docs/connector-status.md
+	$(BIN)/python -c "from chargepoint.app.layout import package_document as d; print(d(), end='')" > docs/packages.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -10,6 +10,7 @@ import pytest
 from ocpp.routing import create_route_map
 
 from chargepoint.app.features import FEATURES
+from chargepoint.app.layout import package_document
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("chargepoint", "configkeys", "drivers")
@@ -114,3 +115,9 @@ def test_every_feature_declares_its_profile_and_no_action_has_two_owners() -> No
             assert action not in owners, f"{action}: {owners[action]} and {feature.__name__}"
             owners[action] = feature.__name__
     assert {"RemoteStartTransaction", "SendLocalList", "TriggerMessage", "DataTransfer"} <= set(owners)
+
+
+def test_docs_packages_is_generated_from_the_package_docstrings() -> None:
+    document = ROOT / "docs" / "packages.md"
+    assert document.read_text() == package_document(), "run `make docs`"
+    assert "SendLocalList" in document.read_text()

@@ -47,6 +47,10 @@ RUNNING = {"transaction": True, "plugged": True}
         ({"operative": False, **RUNNING, "ev_ready": True}, S.charging),  # Scheduled: waits for the end
         ({"operative": False, "plugged": True, "finishing": True}, S.finishing),  # until the cable leaves
         ({"operative": False, "errors": (FAULT,)}, S.faulted),
+        ({"reserved": True}, S.reserved),
+        ({"reserved": True, "plugged": True}, S.preparing),
+        ({"reserved": True, "operative": False}, S.unavailable),
+        ({"reserved": True, "errors": (FAULT,)}, S.faulted),
     ],
 )
 def test_status_follows_from_the_facts(facts: dict, status: S) -> None:

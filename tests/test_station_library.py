@@ -7,6 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 
+import pytest
 from ocpp.v16 import call
 from ocpp.v16.enums import DataTransferStatus
 
@@ -76,6 +77,17 @@ def test_a_vendor_wide_handler_takes_the_messages_without_their_own() -> None:
     assert registry.reply("WEG", "Exact", None) == Reply(DataTransferStatus.accepted)
     assert registry.reply("WEG", "Any", None) == Reply(DataTransferStatus.rejected, "Any")
     assert registry.reply("Acme", "Any", None) == Reply(DataTransferStatus.unknown_vendor_id)
+
+
+def test_a_handler_may_ignore_the_vendor_id_as_wemob_does() -> None:
+    registry = DataTransferRegistry("WEG")
+    registry.register(None, "GetSerial", lambda message_id, data: Reply(DataTransferStatus.accepted, "WEG123"))
+    registry.register("WEG", "GetSerial", lambda message_id, data: Reply(DataTransferStatus.accepted, "exact"))
+    assert registry.reply("Anything", "GetSerial", None) == Reply(DataTransferStatus.accepted, "WEG123")
+    assert registry.reply("WEG", "GetSerial", None) == Reply(DataTransferStatus.accepted, "exact")
+    assert registry.reply("Anything", "Other", None) == Reply(DataTransferStatus.unknown_vendor_id)
+    with pytest.raises(ValueError):
+        registry.register(None, None, lambda message_id, data: Reply(DataTransferStatus.accepted))
 
 
 async def test_starting_a_station_leaves_the_process_umask_alone(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ class ConnectorFacts:
     suspended_by_station: bool = False  # invalid idTag answer, MaxEnergyOnInvalidId reached
     finishing: bool = False  # a transaction ended (or was cancelled) with the cable still in
     timed_out: bool = False  # ConnectionTimeOut passed with the cable in and no identification
+    reserved: bool = False  # a reservation holds the connector (§5.13; set by the Reservation profile)
 
 
 def _has(facts: ConnectorFacts, kind: ErrorKind) -> bool:
@@ -61,8 +62,8 @@ def derive_status(facts: ConnectorFacts) -> ChargePointStatus:
     if not facts.operative:
         return S.unavailable
     if facts.authorized or (facts.plugged and not facts.timed_out):
-        return S.preparing
-    return S.available
+        return S.preparing  # for a reservation, its idTag or cable ends it here (G2)
+    return S.reserved if facts.reserved else S.available
 
 
 def derive_station_status(facts: ConnectorFacts) -> ChargePointStatus:

@@ -1,7 +1,9 @@
 """DataTransfer from the CSMS (§5.6, Core): one registry of vendor extensions.
 
-A vendor package registers a handler for a (vendorId, messageId) pair, or for a whole vendorId
-with messageId None, and gets the request's data; it answers with a status and optional data.
+A vendor package registers a handler for a (vendorId, messageId) pair, for a whole vendorId
+with messageId None, or for a messageId whatever the vendorId with vendorId None (WEMOB
+documents that its stations ignore vendorId for their own messages). The handler gets the
+request's data and answers with a status and optional data.
 With nothing registered the answer says exactly that: an unknown vendorId is UnknownVendorId,
 a known vendor's unknown message is UnknownMessageId.
 """
@@ -36,18 +38,22 @@ class DataTransferRegistry:
 
     def __init__(self, own_vendor_id: str) -> None:
         self._vendors = {own_vendor_id}
-        self._handlers: dict[tuple[str, str | None], VendorHandler] = {}
+        self._handlers: dict[tuple[str | None, str | None], VendorHandler] = {}
 
-    def register(self, vendor_id: str, message_id: str | None, handler: VendorHandler) -> None:
-        """`message_id` None takes every message of `vendor_id` that has no handler of its own."""
+    def register(self, vendor_id: str | None, message_id: str | None, handler: VendorHandler) -> None:
+        """Most specific first: (vendor, message), then (vendor, None), then (None, message)."""
+        if vendor_id is None and message_id is None:
+            raise ValueError("a DataTransfer handler needs a vendorId, a messageId or both")
         key = (vendor_id, message_id)
         if key in self._handlers:
             raise ValueError(f"DataTransfer {vendor_id}/{message_id} already has a handler")
-        self._vendors.add(vendor_id)
+        if vendor_id is not None:
+            self._vendors.add(vendor_id)
         self._handlers[key] = handler
 
     def reply(self, vendor_id: str, message_id: str | None, data: str | None) -> Reply:
-        handler = self._handlers.get((vendor_id, message_id)) or self._handlers.get((vendor_id, None))
+        keys = ((vendor_id, message_id), (vendor_id, None), (None, message_id))
+        handler = next((self._handlers[key] for key in keys if key in self._handlers), None)
         if handler is not None:
             return handler(message_id, data)
         if vendor_id not in self._vendors:
