@@ -12,24 +12,9 @@ import stat
 import pytest
 from ocpp.v16 import call
 
-from tests.conftest import CliResult, Daemon, booted
+from tests.conftest import booted
 from tests.csms import Csms
-
-
-async def ok(daemon: Daemon, *args: str) -> CliResult:
-    """Run a CLI command that must succeed; a failure shows what the user would have seen."""
-    result = await daemon.cli(*args)
-    assert result.code == 0, f"chargepoint {' '.join(args)} -> {result}"
-    return result
-
-
-async def reaches(csms: Csms, connector: int, status: str, error_code: str = "NoError", after: int = 0) -> None:
-    """Wait for the StatusNotification that reports `connector` in `status` with `error_code`."""
-    await csms.wait_for(
-        "StatusNotification",
-        lambda p: (p["connectorId"], p["status"], p["errorCode"]) == (connector, status, error_code),
-        after=after,
-    )
+from tests.helpers import charging, cli_ok, reaches
 
 
 def statuses(csms: Csms, connector: int) -> list[str]:
@@ -42,25 +27,14 @@ async def configured(csms: Csms, key: str) -> str:
     return answer.configuration_key[0]["value"]
 
 
-async def charging(csms: Csms, make_daemon) -> Daemon:
-    """A booted station with TAG1 charging on connector 1."""
-    daemon = make_daemon(csms)
-    await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
-    await ok(daemon, "ev", "1", "charge")
-    await ok(daemon, "swipe", "TAG1")
-    await reaches(csms, 1, "Charging")
-    return daemon
-
-
 async def test_plug_swipe_suspend_swipe_unplug_is_a_whole_session(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
     csms.next_transaction_id = 4242
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     await reaches(csms, 1, "Preparing")
-    await ok(daemon, "ev", "1", "charge")
-    assert "transaction started" in (await ok(daemon, "swipe", "TAG1")).out
+    await cli_ok(daemon, "ev", "1", "charge")
+    assert "transaction started" in await cli_ok(daemon, "swipe", "TAG1")
     await reaches(csms, 1, "Charging")
     assert csms.calls("Authorize") == [{"idTag": "TAG1"}]
     start = (await csms.wait_for("StartTransaction")).payload
@@ -69,24 +43,24 @@ async def test_plug_swipe_suspend_swipe_unplug_is_a_whole_session(csms: Csms, ma
     assert (start["connectorId"], start["idTag"]) == (1, "TAG1")
     assert isinstance(start["meterStart"], int) and start["timestamp"]
 
-    text = (await ok(daemon, "status")).out
+    text = await cli_ok(daemon, "status")
     assert re.search(r"link: Connected\s+registration: Accepted", text), text
     assert re.search(r"connector 1: Charging\s+error: NoError\s+transaction: 4242\s+idTag: TAG1", text), text
-    report = json.loads((await ok(daemon, "status", "--json")).out)
+    report = json.loads(await cli_ok(daemon, "status", "--json"))
     assert (report["link"], report["registration"]) == ("Connected", "Accepted")
     connector = report["connectors"][0]
     assert (connector["connector"], connector["status"]) == (1, "Charging")
     assert (connector["transaction_id"], connector["id_tag"]) == (4242, "TAG1")
 
-    await ok(daemon, "ev", "1", "suspend")
+    await cli_ok(daemon, "ev", "1", "suspend")
     await reaches(csms, 1, "SuspendedEV")
-    assert "stopped" in (await ok(daemon, "swipe", "TAG1")).out
+    assert "stopped" in await cli_ok(daemon, "swipe", "TAG1")
     stop = (await csms.wait_for("StopTransaction")).payload
     assert (stop["transactionId"], stop["reason"], stop["idTag"]) == (4242, "Local", "TAG1")
     assert stop["meterStop"] >= start["meterStart"]
     await reaches(csms, 1, "Finishing")
     mark = len(csms.frames)
-    await ok(daemon, "unplug", "1")
+    await cli_ok(daemon, "unplug", "1")
     await reaches(csms, 1, "Available", after=mark)
     assert statuses(csms, 1) == ["Available", "Preparing", "Charging", "SuspendedEV", "Finishing", "Available"]
 
@@ -94,20 +68,21 @@ async def test_plug_swipe_suspend_swipe_unplug_is_a_whole_session(csms: Csms, ma
 async def test_card_before_cable_starts_when_the_cable_arrives(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    assert "plug in" in (await ok(daemon, "swipe", "TAG1")).out
+    assert "plug in" in await cli_ok(daemon, "swipe", "TAG1")
     await reaches(csms, 1, "Preparing")
     assert csms.calls("Authorize") == [{"idTag": "TAG1"}]
     assert csms.calls("StartTransaction") == []
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     start = (await csms.wait_for("StartTransaction")).payload
     assert (start["connectorId"], start["idTag"]) == (1, "TAG1")
     await reaches(csms, 1, "SuspendedEV")  # cable in, but the EV has not asked for energy yet
 
 
 async def test_unplugging_mid_transaction_stops_it_as_ev_disconnected(csms: Csms, make_daemon) -> None:
-    daemon = await charging(csms, make_daemon)
+    daemon = make_daemon(csms)
+    await charging(csms, daemon, boot=True)
     mark = len(csms.frames)
-    await ok(daemon, "unplug", "1")
+    await cli_ok(daemon, "unplug", "1")
     stop = (await csms.wait_for("StopTransaction")).payload
     assert stop["reason"] == "EVDisconnected"
     await reaches(csms, 1, "Available", after=mark)
@@ -118,13 +93,13 @@ async def test_a_card_the_csms_calls_invalid_starts_nothing(csms: Csms, make_dae
     csms.id_tags = {"BAD": {"status": "Invalid"}}
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     await reaches(csms, 1, "Preparing")
     swipe = await daemon.cli("swipe", "BAD")
     assert "refused" in swipe.out and "Invalid" in swipe.out, swipe
     assert csms.calls("Authorize") == [{"idTag": "BAD"}]
     assert csms.calls("StartTransaction") == []
-    report = json.loads((await ok(daemon, "status", "--json")).out)
+    report = json.loads(await cli_ok(daemon, "status", "--json"))
     assert report["connectors"][0]["transaction_id"] is None
 
 
@@ -135,33 +110,34 @@ async def test_a_fault_is_reported_and_clearing_returns_to_the_status_before(
     daemon = make_daemon(csms)
     await booted(csms, daemon)
     if plugged:
-        await ok(daemon, "plug", "1")
+        await cli_ok(daemon, "plug", "1")
     await reaches(csms, 1, before)
-    await ok(daemon, "fault", "1", "GroundFailure")
+    await cli_ok(daemon, "fault", "1", "GroundFailure")
     await reaches(csms, 1, "Faulted", "GroundFailure")
     mark = len(csms.frames)
-    await ok(daemon, "fault", "1", "--clear")
+    await cli_ok(daemon, "fault", "1", "--clear")
     await reaches(csms, 1, before, after=mark)
 
 
 async def test_ev_communication_error_while_charging_suspends_then_resumes(csms: Csms, make_daemon) -> None:
-    daemon = await charging(csms, make_daemon)
-    await ok(daemon, "fault", "1", "EVCommunicationError")
+    daemon = make_daemon(csms)
+    await charging(csms, daemon, boot=True)
+    await cli_ok(daemon, "fault", "1", "EVCommunicationError")
     await reaches(csms, 1, "SuspendedEVSE", "EVCommunicationError")
     assert csms.calls("StopTransaction") == []
     mark = len(csms.frames)
-    await ok(daemon, "fault", "1", "--clear")
+    await cli_ok(daemon, "fault", "1", "--clear")
     await reaches(csms, 1, "Charging", after=mark)
 
 
 async def test_a_cable_plugged_while_faulted_is_preparing_once_cleared(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await ok(daemon, "fault", "1", "GroundFailure")
+    await cli_ok(daemon, "fault", "1", "GroundFailure")
     await reaches(csms, 1, "Faulted", "GroundFailure")
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     mark = len(csms.frames)
-    await ok(daemon, "fault", "1", "--clear")
+    await cli_ok(daemon, "fault", "1", "--clear")
     frame = await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1, after=mark)
     assert frame.payload["status"] == "Preparing"
 
@@ -198,15 +174,15 @@ async def test_config_through_the_daemon_follows_change_configuration_rules(csms
     daemon = make_daemon(csms)
     await booted(csms, daemon)
     # The CSMS's boot interval became HeartbeatInterval in the daemon's keys.
-    assert (await ok(daemon, "config", "get", "HeartbeatInterval")).out.split() == ["HeartbeatInterval", "RW", "60"]
-    assert (await ok(daemon, "config", "set", "MeterValueSampleInterval", "5")).out.strip() == "Accepted"
+    assert (await cli_ok(daemon, "config", "get", "HeartbeatInterval")).split() == ["HeartbeatInterval", "RW", "60"]
+    assert (await cli_ok(daemon, "config", "set", "MeterValueSampleInterval", "5")).strip() == "Accepted"
     assert await configured(csms, "MeterValueSampleInterval") == "5"
     for args, status in [(("NoSuchKey", "1"), "NotSupported"), (("HeartbeatInterval", "abc"), "Rejected")]:
         result = await daemon.cli("config", "set", *args)
         assert (result.code, result.out.strip()) == (1, status), result
     assert await configured(csms, "HeartbeatInterval") == "60"
     await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="7"))
-    listing = json.loads((await ok(daemon, "config", "get", "MeterValueSampleInterval", "--json")).out)
+    listing = json.loads(await cli_ok(daemon, "config", "get", "MeterValueSampleInterval", "--json"))
     assert listing["configurationKey"] == [{"key": "MeterValueSampleInterval", "readonly": False, "value": "7"}]
     unknown = await daemon.cli("config", "get", "NoSuchKey")
     assert (unknown.code, unknown.out.strip()) == (1, "NoSuchKey unknown key")
@@ -214,10 +190,10 @@ async def test_config_through_the_daemon_follows_change_configuration_rules(csms
 
 async def test_config_without_a_daemon_uses_the_database_and_the_daemon_sees_it(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms, start=False)
-    assert (await ok(daemon, "config", "get", "MeterValueSampleInterval")).out.split() == [
+    assert (await cli_ok(daemon, "config", "get", "MeterValueSampleInterval")).split() == [
         "MeterValueSampleInterval", "RW", "15"  # the WEMOB factory default
     ]
-    assert (await ok(daemon, "config", "set", "MeterValueSampleInterval", "9")).out.strip() == "Accepted"
+    assert (await cli_ok(daemon, "config", "set", "MeterValueSampleInterval", "9")).strip() == "Accepted"
     assert (await daemon.cli("config", "set", "MeterValueSampleInterval", "-1")).code == 1
     daemon.start()
     await booted(csms, daemon)
@@ -232,8 +208,9 @@ async def test_the_control_socket_is_for_the_station_user_only(csms: Csms, make_
 
 
 async def test_emergency_stop_ends_the_transaction_with_reason_emergency_stop(csms: Csms, make_daemon) -> None:
-    daemon = await charging(csms, make_daemon)
-    assert "connectors [1]" in (await ok(daemon, "estop")).out
+    daemon = make_daemon(csms)
+    await charging(csms, daemon, boot=True)
+    assert "connectors [1]" in await cli_ok(daemon, "estop")
     stop = (await csms.wait_for("StopTransaction")).payload
     assert stop["reason"] == "EmergencyStop" and "idTag" not in stop
     await reaches(csms, 1, "Finishing")

@@ -11,8 +11,9 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from tests.conftest import Daemon, booted
+from tests.conftest import booted
 from tests.csms import Csms
+from tests.helpers import charging, cli_ok, configure
 
 
 def entry(id_tag: str, status: str | None = "Accepted", **info: str) -> dict[str, Any]:
@@ -29,24 +30,6 @@ async def send_list(csms: Csms, version: int, update_type: str, entries: list[di
 
 async def list_version(csms: Csms) -> int:
     return (await csms.call(call.GetLocalListVersion())).list_version
-
-
-async def change(csms: Csms, key: str, value: str) -> None:
-    assert (await csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted"
-
-
-async def bench(daemon: Daemon, *args: str) -> str:
-    result = await daemon.cli(*args)
-    assert result.code == 0, f"chargepoint {' '.join(args)} -> {result}"
-    return result.out
-
-
-async def started(csms: Csms, daemon: Daemon, id_tag: str, after: int) -> dict[str, Any]:
-    """Plug in, let the EV charge, present `id_tag`; the StartTransaction the CSMS got."""
-    await bench(daemon, "plug", "1")
-    await bench(daemon, "ev", "1", "charge")
-    await bench(daemon, "swipe", id_tag)
-    return (await csms.wait_for("StartTransaction", after=after)).payload
 
 
 async def test_get_local_list_version_is_0_while_the_list_is_empty(csms: Csms, make_daemon) -> None:
@@ -105,16 +88,16 @@ async def test_clear_cache_accepted_then_rejected_once_the_cache_is_disabled(csm
     daemon = make_daemon(csms)
     await booted(csms, daemon)
     assert (await csms.call(call.ClearCache())).status == "Accepted"
-    await change(csms, "AuthorizationCacheEnabled", "false")
+    await configure(csms, AuthorizationCacheEnabled="false")
     assert (await csms.call(call.ClearCache())).status == "Rejected"  # errata 3.23
 
 
 async def test_start_with_an_id_in_the_local_list_needs_no_authorize(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)  # WEMOB: LocalPreAuthorize true
     await booted(csms, daemon)
-    await change(csms, "LocalAuthListEnabled", "true")
+    await configure(csms, LocalAuthListEnabled="true")
     assert await send_list(csms, 1, "Full", [entry("LISTED", parentIdTag="FAMILY")]) == "Accepted"
-    start = await started(csms, daemon, "LISTED", after=len(csms.frames))
+    start = (await charging(csms, daemon, "LISTED", until="StartTransaction")).payload
     assert start["idTag"] == "LISTED"
     assert csms.calls("Authorize") == []
 
@@ -122,18 +105,18 @@ async def test_start_with_an_id_in_the_local_list_needs_no_authorize(csms: Csms,
 async def test_start_with_a_cached_id_needs_no_authorize_until_clear_cache(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await bench(daemon, "swipe", "TAG1")  # authorized by the CSMS, which fills the cache
-    await bench(daemon, "swipe", "TAG1")  # presented again before the cable: session cancelled
+    await cli_ok(daemon, "swipe", "TAG1")  # authorized by the CSMS, which fills the cache
+    await cli_ok(daemon, "swipe", "TAG1")  # presented again before the cable: session cancelled
     assert csms.calls("Authorize") == [{"idTag": "TAG1"}]
-    start = await started(csms, daemon, "TAG1", after=len(csms.frames))
+    start = (await charging(csms, daemon, "TAG1", until="StartTransaction")).payload
     assert start["idTag"] == "TAG1"
     assert len(csms.calls("Authorize")) == 1
-    await bench(daemon, "swipe", "TAG1")  # stops the transaction
+    await cli_ok(daemon, "swipe", "TAG1")  # stops the transaction
     await csms.wait_for("StopTransaction")
-    await bench(daemon, "unplug", "1")
+    await cli_ok(daemon, "unplug", "1")
     assert (await csms.call(call.ClearCache())).status == "Accepted"
     mark = len(csms.frames)
-    await bench(daemon, "swipe", "TAG1")
+    await cli_ok(daemon, "swipe", "TAG1")
     await csms.wait_for("Authorize", after=mark)
 
 
@@ -141,10 +124,10 @@ async def test_a_start_answer_contradicting_the_list_reports_local_list_conflict
     csms.start_id_tags = {"LISTED": {"status": "Blocked"}}
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await change(csms, "LocalAuthListEnabled", "true")
+    await configure(csms, LocalAuthListEnabled="true")
     assert await send_list(csms, 1, "Full", [entry("LISTED")]) == "Accepted"
     mark = len(csms.frames)
-    await started(csms, daemon, "LISTED", after=mark)
+    await charging(csms, daemon, "LISTED", until="StartTransaction")
     report = await csms.wait_for(
         "StatusNotification", lambda p: p["connectorId"] == 0 and p["errorCode"] == "LocalListConflict", after=mark
     )

@@ -6,7 +6,7 @@ import asyncio
 
 from drivers.sdm630_sim import Sdm630Simulator
 from tests.conftest import booted
-from tests.test_transactions import cli_ok, configure
+from tests.helpers import cli_ok, configure
 
 
 async def test_a_silent_meter_raises_power_meter_failure_and_no_fresh_samples(csms, make_daemon) -> None:

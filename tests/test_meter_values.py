@@ -10,13 +10,7 @@ import pytest
 from ocpp.v16 import call
 
 from tests.conftest import booted
-from tests.test_transactions import cli_ok, configure
-
-
-async def charge(csms, daemon) -> None:
-    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
-        await cli_ok(daemon, *args)
-    await csms.wait_for("StartTransaction", timeout=5)
+from tests.helpers import charging, cli_ok, configure
 
 
 async def test_phase_measurands_carry_phase_unit_location_and_format(csms, make_daemon) -> None:
@@ -27,7 +21,7 @@ async def test_phase_measurands_carry_phase_unit_location_and_format(csms, make_
         MeterValuesSampledData="Voltage,Current.Import,Energy.Active.Import.Interval,Frequency",
         MeterValueSampleInterval="1",
     )
-    await charge(csms, daemon)
+    await charging(csms, daemon, until="StartTransaction", timeout=5)
     frame = await csms.wait_for("MeterValues", timeout=5)
     values = frame.payload["meterValue"][0]["sampledValue"]
     voltages = [v for v in values if v["measurand"] == "Voltage"]
@@ -80,7 +74,7 @@ async def test_stop_transaction_data_follows_the_stop_txn_keys(csms, make_daemon
         StopTxnAlignedData=aligned or "",
         ClockAlignedDataInterval="1",
     )
-    await charge(csms, daemon)
+    await charging(csms, daemon, until="StartTransaction", timeout=5)
     await asyncio.sleep(2.5)
     await cli_ok(daemon, "swipe", "TAG1")
     stop = (await csms.wait_for("StopTransaction", timeout=5)).payload
@@ -103,7 +97,7 @@ async def test_sampled_meter_values_count_follows_the_interval(csms, make_daemon
     daemon = make_daemon(csms, profile="wallbox", ev_power_w=11000)
     await booted(csms, daemon)
     await configure(csms, MeterValueSampleInterval="1")
-    await charge(csms, daemon)
+    await charging(csms, daemon, until="StartTransaction", timeout=5)
     first = await csms.wait_for("MeterValues", timeout=5)
     await asyncio.sleep(3.2)
     later = [f for f in csms.received("MeterValues") if f.at > first.at]
@@ -132,7 +126,7 @@ async def test_stop_txn_sampled_data_keeps_every_periodic_sample(csms, make_daem
     daemon = make_daemon(csms, profile="wallbox")
     await booted(csms, daemon)
     await configure(csms, StopTxnSampledData="Energy.Active.Import.Register", MeterValueSampleInterval="1")
-    await charge(csms, daemon)
+    await charging(csms, daemon, until="StartTransaction", timeout=5)
     await asyncio.sleep(2.5)
     await cli_ok(daemon, "swipe", "TAG1")
     stop = (await csms.wait_for("StopTransaction", timeout=5)).payload

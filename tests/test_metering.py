@@ -10,19 +10,14 @@ from ocpp.v16 import call
 
 from chargepoint.infra.clock import Clock
 from tests.conftest import booted
-
-
-async def start_charging(csms, daemon) -> None:
-    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
-        assert (await daemon.cli(*args)).code == 0
-    await csms.wait_for("StatusNotification", lambda p: p["status"] == "Charging", timeout=10)
+from tests.helpers import charging
 
 
 async def test_sample_interval_change_applies_from_the_next_sample(csms, make_daemon) -> None:
     daemon = make_daemon(csms, ev_power_w=11000)
     await booted(csms, daemon)
     assert (await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="600"))).status == "Accepted"
-    await start_charging(csms, daemon)
+    await charging(csms, daemon)
     await asyncio.sleep(1)
     assert not csms.received("MeterValues")
     changed = asyncio.get_running_loop().time()
@@ -50,7 +45,7 @@ async def test_sampled_measurands_follow_the_key(csms, make_daemon) -> None:
         ("MeterValueSampleInterval", "1"),
     ):
         assert (await csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted"
-    await start_charging(csms, daemon)
+    await charging(csms, daemon)
     frame = await csms.wait_for("MeterValues", timeout=5)
     values = frame.payload["meterValue"][0]["sampledValue"]
     assert {v["measurand"] for v in values} == {"Energy.Active.Import.Register", "Power.Active.Import"}

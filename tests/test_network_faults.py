@@ -17,11 +17,12 @@ import pytest
 from tests.conftest import Daemon, booted, eventually
 from tests.csms import CALL, CALLRESULT, Csms
 from tests.fault_proxy import FaultProxy
-from tests.test_transactions import cli_ok, configure
+from tests.helpers import charging, cli_ok, configure
 
 MAX_DELAY = 1.0  # reconnect_max_delay: every retry comes within 0.5 to 1 s
 LINK = {"reconnect_max_delay": MAX_DELAY, "response_timeout": 2}
 TRANSACTION_ACTIONS = ("StartTransaction", "MeterValues", "StopTransaction")
+SAMPLING = {"MeterValueSampleInterval": "1", "TransactionMessageRetryInterval": "1"}  # queue up fast, retry fast
 
 Network = tuple[Csms, FaultProxy]
 MakeDaemon = Callable[..., Daemon]
@@ -62,14 +63,6 @@ async def connected(daemon: Daemon) -> None:
 
 async def _link_is(daemon: Daemon, state: str) -> bool:
     return (await daemon.status())["link"] == state
-
-
-async def charging(csms: Csms, daemon: Daemon) -> None:
-    """A session sampling every second, its StartTransaction and first MeterValues delivered."""
-    await configure(csms, MeterValueSampleInterval="1", TransactionMessageRetryInterval="1")
-    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
-        await cli_ok(daemon, *args)
-    await csms.wait_for("MeterValues", timeout=10)
 
 
 async def recovers_after(failures: int, cause: str, csms: Csms, proxy: FaultProxy, daemon: Daemon) -> None:
@@ -126,7 +119,8 @@ async def test_connection_refused_mid_session(network: Network, make_daemon: Mak
     csms, proxy = network
     daemon = make_daemon(csms_url=proxy.url(), **LINK)
     await booted(csms, daemon)
-    await charging(csms, daemon)
+    await configure(csms, **SAMPLING)
+    await charging(csms, daemon, until="MeterValues")
     await proxy.refuse()
     proxy.drop()
     await link_down_with_messages_queued(daemon)
@@ -171,7 +165,8 @@ async def test_upgrade_refused_with_401_mid_session(network: Network, make_daemo
     csms, proxy = network
     daemon = make_daemon(csms_url=proxy.url(), **LINK)
     await booted(csms, daemon)
-    await charging(csms, daemon)
+    await configure(csms, **SAMPLING)
+    await charging(csms, daemon, until="MeterValues")
     proxy.http_status(401, "Unauthorized")
     proxy.drop()
     await recovers_after(2, "HTTP 401 Unauthorized: credentials refused", csms, proxy, daemon)
@@ -196,7 +191,8 @@ async def test_csms_that_accepts_the_socket_but_never_answers(network: Network, 
     csms, proxy = network
     daemon = make_daemon(csms_url=proxy.url(), **LINK)
     await booted(csms, daemon)
-    await charging(csms, daemon)
+    await configure(csms, **SAMPLING)
+    await charging(csms, daemon, until="MeterValues")
     proxy.blackhole()
     proxy.drop()
     await recovers_after(1, "no WebSocket handshake within MessageTimeout", csms, proxy, daemon)
@@ -207,7 +203,8 @@ async def test_half_open_link_is_detected_by_websocket_ping(network: Network, ma
     csms, proxy = network
     daemon = make_daemon(csms_url=proxy.url(), **LINK)
     await booted(csms, daemon)
-    await charging(csms, daemon)
+    await configure(csms, **SAMPLING)
+    await charging(csms, daemon, until="MeterValues")
     await configure(csms, WebSocketPingInterval="1")
     proxy.freeze()
     await proxy.refuse()  # so the link stays down, visibly, once the station gives up on it
@@ -229,7 +226,8 @@ async def test_half_open_link_without_pings_is_found_by_the_unanswered_call(
     daemon = make_daemon(csms_url=proxy.url(), **LINK)
     await booted(csms, daemon)
     await configure(csms, WebSocketPingInterval="0")
-    await charging(csms, daemon)
+    await configure(csms, **SAMPLING)
+    await charging(csms, daemon, until="MeterValues")
     proxy.freeze()
     await proxy.refuse()
     await eventually(
@@ -248,7 +246,8 @@ async def test_csms_restart_mid_session(network: Network, make_daemon: MakeDaemo
     csms, proxy = network
     daemon = make_daemon(csms_url=proxy.url(), **LINK)
     await booted(csms, daemon)
-    await charging(csms, daemon)
+    await configure(csms, **SAMPLING)
+    await charging(csms, daemon, until="MeterValues")
     await csms.stop()
     await link_down_with_messages_queued(daemon)
     await eventually(

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import Daemon, booted
 from tests.csms import Csms
-from tests.test_transactions import cli_ok, configure
+from tests.helpers import charging, cli_ok, configure
 
 
 async def go_offline(make_daemon, **settings) -> tuple[Daemon, int, Csms]:
@@ -24,9 +24,7 @@ async def go_offline(make_daemon, **settings) -> tuple[Daemon, int, Csms]:
 
 async def charge_then_lose_power(csms: Csms, daemon: Daemon) -> int:
     """TAG1 charging, then SIGKILL and a restart; returns the frame index of the restart."""
-    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
-        await cli_ok(daemon, *args)
-    await csms.wait_for("StartTransaction", timeout=5)
+    await charging(csms, daemon, until="StartTransaction", timeout=5)
     daemon.kill()
     mark = len(csms.frames)
     daemon.start()

@@ -15,8 +15,9 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from tests.conftest import CliResult, Daemon, booted
-from tests.csms import CALLRESULT, Csms, Frame
+from tests.conftest import booted
+from tests.csms import CALLRESULT, Csms
+from tests.helpers import charging, cli_ok, configure, reaches, transaction_id
 
 TX_PROFILE: dict[str, Any] = {
     "chargingProfileId": 1,
@@ -27,50 +28,8 @@ TX_PROFILE: dict[str, Any] = {
 }
 
 
-async def ok(daemon: Daemon, *args: str) -> CliResult:
-    result = await daemon.cli(*args)
-    assert result.code == 0, f"chargepoint {' '.join(args)} -> {result}"
-    return result
-
-
-async def reaches(csms: Csms, connector: int, status: str, error_code: str = "NoError", after: int = 0,
-                  timeout: float = 10.0) -> Frame:
-    return await csms.wait_for(
-        "StatusNotification",
-        lambda p: (p["connectorId"], p["status"], p["errorCode"]) == (connector, status, error_code),
-        after=after,
-        timeout=timeout,
-    )
-
-
-async def configure(csms: Csms, **keys: str) -> None:
-    for key, value in keys.items():
-        assert (await csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted", key
-
-
 async def remote_start(csms: Csms, id_tag: str, connector_id: int | None = None, **extra: Any) -> str:
     return (await csms.call(call.RemoteStartTransaction(id_tag=id_tag, connector_id=connector_id, **extra))).status
-
-
-async def transaction_id(daemon: Daemon, connector: int = 1) -> int:
-    """The CSMS's transactionId, once its StartTransaction answer has reached the connector."""
-    for _ in range(100):
-        report = json.loads((await ok(daemon, "status", "--json")).out)
-        found = report["connectors"][connector - 1]["transaction_id"]
-        if found is not None:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"connector {connector} got no transactionId")
-
-
-async def charging(csms: Csms, daemon: Daemon, id_tag: str = "TAG1") -> int:
-    """Plug, charge and swipe on connector 1; the running transaction's id."""
-    await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
-    await ok(daemon, "ev", "1", "charge")
-    await ok(daemon, "swipe", id_tag)
-    await reaches(csms, 1, "Charging")
-    return await transaction_id(daemon)
 
 
 # RemoteStartTransaction (§5.11) -----------------------------------------------------------
@@ -79,7 +38,7 @@ async def charging(csms: Csms, daemon: Daemon, id_tag: str = "TAG1") -> int:
 async def test_remote_start_charging_session_cable_plugged_in_first(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     await reaches(csms, 1, "Preparing")
     mark = len(csms.frames)
     assert await remote_start(csms, "REMOTE1", 1) == "Accepted"
@@ -87,7 +46,7 @@ async def test_remote_start_charging_session_cable_plugged_in_first(csms: Csms, 
     assert (start["connectorId"], start["idTag"]) == (1, "REMOTE1")
     assert csms.calls("Authorize") == []  # AuthorizeRemoteTxRequests is false (WEMOB: R, false)
     await reaches(csms, 1, "SuspendedEV", after=mark)
-    await ok(daemon, "ev", "1", "charge")
+    await cli_ok(daemon, "ev", "1", "charge")
     await reaches(csms, 1, "Charging", after=mark)
 
 
@@ -98,7 +57,7 @@ async def test_remote_start_charging_session_remote_start_first(csms: Csms, make
     assert await remote_start(csms, "REMOTE1", 1) == "Accepted"
     await reaches(csms, 1, "Preparing", after=mark)
     assert csms.calls("StartTransaction") == []
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     start = (await csms.wait_for("StartTransaction", after=mark)).payload
     assert (start["connectorId"], start["idTag"]) == (1, "REMOTE1")
 
@@ -114,7 +73,7 @@ async def test_remote_start_charging_session_time_out(csms: Csms, make_daemon) -
     assert 1.5 < available.at - preparing.at < 4.5  # ConnectionTimeOut counted from Preparing
     assert csms.calls("StartTransaction") == []
     mark = len(csms.frames)
-    await ok(daemon, "plug", "1")  # the idTag is gone: a cable alone starts nothing
+    await cli_ok(daemon, "plug", "1")  # the idTag is gone: a cable alone starts nothing
     await reaches(csms, 1, "Preparing", after=mark)
     await asyncio.sleep(0.5)
     assert csms.calls("StartTransaction") == []
@@ -138,7 +97,8 @@ async def test_remote_start_on_an_unknown_connector_is_rejected(csms: Csms, make
 
 async def test_remote_start_charging_session_rejected_on_a_busy_connector(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
-    await charging(csms, daemon)
+    await charging(csms, daemon, boot=True)
+    await transaction_id(daemon)  # the StartTransaction answer has reached the connector
     mark = len(csms.frames)
     assert await remote_start(csms, "REMOTE2", 1) == "Rejected"
     assert await remote_start(csms, "REMOTE2") == "Rejected"  # no connector free at all
@@ -150,7 +110,7 @@ async def test_remote_start_charging_session_rejected_on_a_busy_connector(csms: 
 async def test_remote_start_without_connector_id_picks_a_free_connector(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms, model="wemob-parking-ac22")
     await booted(csms, daemon, connectors=2)
-    await ok(daemon, "plug", "2")  # a cable already in wins over an empty socket
+    await cli_ok(daemon, "plug", "2")  # a cable already in wins over an empty socket
     await reaches(csms, 2, "Preparing")
     mark = len(csms.frames)
     assert await remote_start(csms, "REMOTE1") == "Accepted"
@@ -161,7 +121,7 @@ async def test_remote_start_without_connector_id_picks_a_free_connector(csms: Cs
 async def test_remote_start_with_a_profile_that_is_not_tx_profile_is_rejected(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     profile = {**TX_PROFILE, "chargingProfilePurpose": "TxDefaultProfile"}
     request = {"idTag": "REMOTE1", "connectorId": 1, "chargingProfile": profile}
     answer = await csms.call_raw("RemoteStartTransaction", request)
@@ -173,7 +133,7 @@ async def test_remote_start_with_a_profile_that_is_not_tx_profile_is_rejected(cs
 async def test_remote_start_with_a_tx_profile_is_accepted(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     mark = len(csms.frames)
     request = {"idTag": "REMOTE1", "connectorId": 1, "chargingProfile": TX_PROFILE}
     answer = await csms.call_raw("RemoteStartTransaction", request)
@@ -186,7 +146,7 @@ async def test_authorize_remote_tx_requests_asks_the_csms_before_starting(csms: 
     daemon = make_daemon(csms, profile="wallbox")
     await booted(csms, daemon)
     await configure(csms, AuthorizeRemoteTxRequests="true")
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     mark = len(csms.frames)
     assert await remote_start(csms, "REMOTE1", 1) == "Accepted"
     start = await csms.wait_for("StartTransaction", after=mark)
@@ -200,13 +160,13 @@ async def test_authorize_remote_tx_requests_with_an_invalid_id_starts_nothing(cs
     daemon = make_daemon(csms, profile="wallbox")
     await booted(csms, daemon)
     await configure(csms, AuthorizeRemoteTxRequests="true")
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     mark = len(csms.frames)
     assert await remote_start(csms, "BAD", 1) == "Accepted"  # the verdict comes after the answer
     await csms.wait_for("Authorize", lambda p: p == {"idTag": "BAD"}, after=mark)
     await asyncio.sleep(1.0)
     assert csms.calls("StartTransaction") == []
-    report = json.loads((await ok(daemon, "status", "--json")).out)
+    report = json.loads(await cli_ok(daemon, "status", "--json"))
     assert report["connectors"][0]["transaction_id"] is None and report["connectors"][0]["id_tag"] is None
 
 
@@ -216,7 +176,7 @@ async def test_remote_start_is_rejected_while_the_boot_is_pending(make_daemon) -
         await csms.wait_for("BootNotification", timeout=20)
         await daemon.wait_socket()
         for _ in range(50):  # until the station has taken the Pending answer
-            if json.loads((await ok(daemon, "status", "--json")).out)["registration"] == "Pending":
+            if json.loads(await cli_ok(daemon, "status", "--json"))["registration"] == "Pending":
                 break
             await asyncio.sleep(0.1)
         assert await remote_start(csms, "REMOTE1", 1) == "Rejected"
@@ -230,7 +190,8 @@ async def test_remote_start_is_rejected_while_the_boot_is_pending(make_daemon) -
 async def test_remote_stop_charging_session(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     csms.next_transaction_id = 31
-    assert await charging(csms, daemon) == 31
+    await charging(csms, daemon, boot=True)
+    assert await transaction_id(daemon) == 31
     mark = len(csms.frames)
     assert (await csms.call(call.RemoteStopTransaction(transaction_id=31))).status == "Accepted"
     stop = (await csms.wait_for("StopTransaction", after=mark)).payload
@@ -240,7 +201,8 @@ async def test_remote_stop_charging_session(csms: Csms, make_daemon) -> None:
 
 async def test_remote_stop_transaction_rejected_for_an_unknown_transaction_id(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
-    running = await charging(csms, daemon)
+    await charging(csms, daemon, boot=True)
+    running = await transaction_id(daemon)
     mark = len(csms.frames)
     assert (await csms.call(call.RemoteStopTransaction(transaction_id=running + 100))).status == "Rejected"
     await asyncio.sleep(0.3)
@@ -260,7 +222,8 @@ async def test_unlock_connector_no_charging_session_running_not_fixed_cable(csms
 
 async def test_unlock_connector_with_charging_session(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
-    running = await charging(csms, daemon)
+    await charging(csms, daemon, boot=True)
+    running = await transaction_id(daemon)
     mark = len(csms.frames)
     assert (await csms.call(call.UnlockConnector(connector_id=1))).status == "Unlocked"
     stop = (await csms.wait_for("StopTransaction", after=mark)).payload
@@ -270,7 +233,7 @@ async def test_unlock_connector_with_charging_session(csms: Csms, make_daemon) -
 async def test_unlock_connector_unlock_failure(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await ok(daemon, "lock", "1", "jam")
+    await cli_ok(daemon, "lock", "1", "jam")
     mark = len(csms.frames)
     assert (await csms.call(call.UnlockConnector(connector_id=1))).status == "UnlockFailed"
     await reaches(csms, 1, "Faulted", "ConnectorLockFailure", after=mark)
@@ -296,7 +259,7 @@ async def test_plug_in_first_connection_timeout_returns_to_available(csms: Csms,
     await booted(csms, daemon)
     await configure(csms, ConnectionTimeOut="2")
     mark = len(csms.frames)
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     await reaches(csms, 1, "Preparing", after=mark)
     await reaches(csms, 1, "Available", after=mark, timeout=6)
     assert csms.calls("StartTransaction") == []
@@ -307,7 +270,7 @@ async def test_plug_in_first_connection_timeout_on_a_shared_reader_goes_to_finis
     await booted(csms, daemon, connectors=2)
     await configure(csms, ConnectionTimeOut="2")
     mark = len(csms.frames)
-    await ok(daemon, "plug", "1")
+    await cli_ok(daemon, "plug", "1")
     await reaches(csms, 1, "Preparing", after=mark)
     await reaches(csms, 1, "Finishing", after=mark, timeout=6)  # errata 3.20 B6
     assert csms.calls("StartTransaction") == []
@@ -324,13 +287,14 @@ async def test_another_id_tag_with_the_same_parent_stops_the_transaction(csms: C
         "C": {"status": "Accepted", "parentIdTag": "OTHER"},
     }
     daemon = make_daemon(csms)
-    running = await charging(csms, daemon, "A")
+    await charging(csms, daemon, "A", boot=True)
+    running = await transaction_id(daemon)
     mark = len(csms.frames)
     refused = await daemon.cli("swipe", "C", "--connector", "1")
     assert refused.code != 0, refused
     await asyncio.sleep(0.3)
     assert [f for f in csms.frames[mark:] if f.direction == "in" and f.action == "StopTransaction"] == []
-    await ok(daemon, "swipe", "B", "--connector", "1")
+    await cli_ok(daemon, "swipe", "B", "--connector", "1")
     stop = (await csms.wait_for("StopTransaction", after=mark)).payload
     assert (stop["transactionId"], stop["reason"], stop["idTag"]) == (running, "Local", "B")
 
@@ -341,8 +305,9 @@ async def test_a_group_member_stops_at_the_reader_without_naming_the_connector(c
         "B": {"status": "Accepted", "parentIdTag": "GROUP"},
     }
     daemon = make_daemon(csms)
-    await charging(csms, daemon, "A")
+    await charging(csms, daemon, "A", boot=True)
+    await transaction_id(daemon)  # the StartTransaction answer has reached the connector
     mark = len(csms.frames)
-    await ok(daemon, "swipe", "B")
+    await cli_ok(daemon, "swipe", "B")
     stop = (await csms.wait_for("StopTransaction", after=mark, timeout=3)).payload
     assert stop["idTag"] == "B"

@@ -17,39 +17,9 @@ import pytest
 from ocpp.v16 import call
 
 from chargepoint.app.cli import EXIT_HARD_RESET
-from tests.conftest import CliResult, Daemon, booted
+from tests.conftest import Daemon, booted
 from tests.csms import Csms
-
-
-async def ok(daemon: Daemon, *args: str) -> CliResult:
-    result = await daemon.cli(*args)
-    assert result.code == 0, f"chargepoint {' '.join(args)} -> {result}"
-    return result
-
-
-async def reaches(csms: Csms, connector: int, status: str, after: int = 0, timeout: float = 10.0) -> None:
-    await csms.wait_for(
-        "StatusNotification",
-        lambda p: (p["connectorId"], p["status"]) == (connector, status),
-        after=after,
-        timeout=timeout,
-    )
-
-
-async def charging(csms: Csms, daemon: Daemon) -> int:
-    """TAG1 charging on connector 1; the transactionId the CSMS gave."""
-    await booted(csms, daemon)
-    await ok(daemon, "plug", "1")
-    await ok(daemon, "ev", "1", "charge")
-    await ok(daemon, "swipe", "TAG1")
-    await reaches(csms, 1, "Charging")
-    await csms.wait_for("StartTransaction")
-    for _ in range(100):
-        report = json.loads((await ok(daemon, "status", "--json")).out)
-        if report["connectors"][0]["transaction_id"] is not None:
-            return report["connectors"][0]["transaction_id"]
-        await asyncio.sleep(0.1)
-    raise AssertionError("the StartTransaction answer never reached the connector")
+from tests.helpers import charging, cli_ok, reaches, transaction_id
 
 
 async def reset(csms: Csms, kind: str) -> None:
@@ -87,7 +57,8 @@ async def test_hard_reset_without_transaction(csms: Csms, make_daemon) -> None:
 
 async def test_hard_reset_with_transaction(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
-    running = await charging(csms, daemon)
+    await charging(csms, daemon, boot=True)
+    running = await transaction_id(daemon)
     mark = len(csms.frames)
     await reset(csms, "Hard")
     stop = await csms.wait_for("StopTransaction", after=mark)
@@ -141,7 +112,8 @@ async def test_soft_reset_without_transaction(csms: Csms, make_daemon) -> None:
 
 async def test_soft_reset_with_transaction(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
-    running = await charging(csms, daemon)
+    await charging(csms, daemon, boot=True)
+    running = await transaction_id(daemon)
     assert daemon.process is not None
     pid = daemon.process.pid
     mark = len(csms.frames)
@@ -165,7 +137,8 @@ async def test_a_reset_cut_short_by_a_crash_is_completed_on_the_next_start(
     was promised (not PowerLoss), and a Hard reset still reboots the board."""
     reboots = tmp_path / "reboots"
     daemon = make_daemon(csms, reboot_command=f"sh -c 'echo reboot >> {reboots}'")
-    running = await charging(csms, daemon)
+    await charging(csms, daemon, boot=True)
+    running = await transaction_id(daemon)
     await reset(csms, kind)
     daemon.kill()
     assert not reboots.exists() and csms.received("StopTransaction") == []
@@ -207,17 +180,18 @@ async def test_change_availability_of_an_unknown_connector_is_rejected(csms: Csm
 
 async def test_change_availability_during_a_transaction_is_scheduled(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
-    await charging(csms, daemon)
+    await charging(csms, daemon, boot=True)
+    await transaction_id(daemon)  # the StartTransaction answer has reached the connector
     mark = len(csms.frames)
     assert await availability(csms, 1, "Inoperative") == "Scheduled"
     await asyncio.sleep(0.3)
     assert [f for f in csms.frames[mark:] if f.action in ("StatusNotification", "StopTransaction")] == []
-    await ok(daemon, "swipe", "TAG1")
+    await cli_ok(daemon, "swipe", "TAG1")
     stop = (await csms.wait_for("StopTransaction", after=mark)).payload
     assert stop["reason"] == "Local"
     await reaches(csms, 1, "Finishing", after=mark)
     mark = len(csms.frames)
-    await ok(daemon, "unplug", "1")
+    await cli_ok(daemon, "unplug", "1")
     await reaches(csms, 1, "Unavailable", after=mark)
     assert [p["status"] for p in csms.calls("StatusNotification") if p["connectorId"] == 1][-3:] == [
         "Charging", "Finishing", "Unavailable"
@@ -242,18 +216,18 @@ async def test_change_availability_of_connector_0_during_a_transaction_is_schedu
 ) -> None:
     daemon = make_daemon(csms, model="wemob-parking-ac22")
     await booted(csms, daemon, connectors=2)
-    await ok(daemon, "plug", "1")
-    await ok(daemon, "ev", "1", "charge")
-    await ok(daemon, "swipe", "TAG1", "--connector", "1")
+    await cli_ok(daemon, "plug", "1")
+    await cli_ok(daemon, "ev", "1", "charge")
+    await cli_ok(daemon, "swipe", "TAG1", "--connector", "1")
     await reaches(csms, 1, "Charging")
     mark = len(csms.frames)
     assert await availability(csms, 0, "Inoperative") == "Scheduled"
     await reaches(csms, 2, "Unavailable", after=mark)  # the idle connector goes at once
     await asyncio.sleep(0.3)
     assert [p for p in csms.calls("StatusNotification") if p["connectorId"] == 1][-1]["status"] == "Charging"
-    assert json.loads((await ok(daemon, "status", "--json")).out)["connectors"][0]["status"] == "Charging"
+    assert json.loads(await cli_ok(daemon, "status", "--json"))["connectors"][0]["status"] == "Charging"
     mark = len(csms.frames)
-    await ok(daemon, "unplug", "1")  # EV-side disconnect ends the transaction
+    await cli_ok(daemon, "unplug", "1")  # EV-side disconnect ends the transaction
     await csms.wait_for("StopTransaction", after=mark)
     await reaches(csms, 1, "Unavailable", after=mark)
 
@@ -272,5 +246,5 @@ async def test_change_availability_persists_over_a_hard_reset(csms: Csms, make_d
     first = await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1, after=mark)
     assert first.at > boot.at and first.payload["status"] == "Unavailable"
     await daemon.wait_socket()
-    report = json.loads((await ok(daemon, "status", "--json")).out)
+    report = json.loads(await cli_ok(daemon, "status", "--json"))
     assert report["connectors"][0]["status"] == "Unavailable"

@@ -14,6 +14,7 @@ from ocpp.v16 import call
 from tests.conftest import Daemon, booted, eventually
 from tests.csms import Csms
 from tests.fault_proxy import FaultProxy
+from tests.helpers import logged
 
 KEY = "00112233445566778899aabbccddeeff"
 NEW_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4"
@@ -136,7 +137,7 @@ async def test_a_csms_certificate_that_does_not_verify_is_refused(
         daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
         await set_profile_before_start(daemon, "2")
         await daemon.wait_socket()
-        await wait_log(daemon, cause)
+        await logged(daemon, cause)
         assert csms.connections == 0
         assert (await daemon.status())["link"] in ("Error", "Connecting")
 
@@ -149,7 +150,7 @@ async def test_a_raised_profile_that_cannot_connect_falls_back_to_the_old_one(ma
         await set_profile_before_start(daemon, "2")
         await booted(csms, daemon)
         assert (await csms.call(call.ChangeConfiguration(key="SecurityProfile", value="3"))).status == "Accepted"
-        await wait_log(daemon, "falling back to 2")
+        await logged(daemon, "falling back to 2")
         await csms.wait_connections(2, timeout=20)
         assert csms.refused == 3
         assert csms.last_headers["Authorization"] == basic(KEY)
@@ -194,7 +195,7 @@ async def test_a_settings_edit_never_weakens_profile_2(make_daemon, pki, edit: s
             text, cause = text.replace(csms.url, plain.url), "needs TLS; refusing to connect to a ws:// csms_url"
         daemon.config_file.write_text(text)
         daemon.start()
-        await wait_log(daemon, f"SecurityProfile 2 {cause}")
+        await logged(daemon, f"SecurityProfile 2 {cause}")
         assert plain.connections == 0 and csms.connections == 0
         assert (await daemon.status())["link"] in ("Error", "Connecting")
 
@@ -213,7 +214,3 @@ async def test_a_world_readable_private_key_or_password_file_is_refused(make_dae
     result = await daemon.cli("status")
     assert result.code == 2 and KEY not in result.err
     assert "holds the password and is readable by every user (mode 0644)" in result.err
-
-
-async def wait_log(daemon: Daemon, text: str) -> None:
-    await eventually(lambda: text in daemon.logs(), 15, f"log line {text!r}")

@@ -17,9 +17,9 @@ from ocpp.v16 import call
 
 from tests.conftest import Daemon, booted
 from tests.csms import Csms
+from tests.helpers import charging, cli_ok, configure, logged
 from tests.test_local_list import entry, send_list
 from tests.test_offline import go_offline
-from tests.test_transactions import cli_ok, configure
 
 
 async def connector(daemon: Daemon) -> dict[str, Any]:
@@ -28,23 +28,6 @@ async def connector(daemon: Daemon) -> dict[str, Any]:
 
 def status_is(status: str, connector_id: int = 1):
     return lambda p: p["connectorId"] == connector_id and p["status"] == status
-
-
-async def charging(csms: Csms, daemon: Daemon, id_tag: str = "TAG1") -> dict[str, Any]:
-    """Plug in, EV asks for energy, `id_tag` at the reader; the StartTransaction payload."""
-    mark = len(csms.frames)
-    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", id_tag)):
-        await cli_ok(daemon, *args)
-    return (await csms.wait_for("StartTransaction", after=mark, timeout=5)).payload
-
-
-async def logged(daemon: Daemon, text: str, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while text not in daemon.logs():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return True
 
 
 # §9.1 MaxEnergyOnInvalidId / StopTransactionOnInvalidId ------------------------------------
@@ -56,7 +39,7 @@ async def test_max_energy_on_invalid_id_charges_the_budget_then_suspends_evse(cs
     await configure(csms, StopTransactionOnInvalidId="false", MaxEnergyOnInvalidId="5", MeterValueSampleInterval="1")
     csms.start_id_tags = {"TAG1": {"status": "Invalid"}}
     mark = len(csms.frames)
-    start = await charging(csms, daemon)
+    start = (await charging(csms, daemon, until="StartTransaction", timeout=5)).payload
     charging_at = (await csms.wait_for("StatusNotification", status_is("Charging"), after=mark)).at
     suspended = await csms.wait_for("StatusNotification", status_is("SuspendedEVSE"), timeout=5, after=mark)
     assert suspended.at - charging_at > 0.5  # 5 Wh at 22 kW take ~0.8 s: energy went on after the answer
@@ -74,7 +57,7 @@ async def test_deauthorized_stop_keeps_the_cable_locked_for_its_owner(csms: Csms
     await booted(csms, daemon)
     csms.start_id_tags = {"OWNER": {"status": "Invalid"}}
     mark = len(csms.frames)
-    await charging(csms, daemon, "OWNER")
+    await charging(csms, daemon, "OWNER", until="StartTransaction", timeout=5)
     stop = await csms.wait_for("StopTransaction", after=mark, timeout=5)
     assert stop.payload["reason"] == "DeAuthorized"
     await csms.wait_for("StatusNotification", status_is("Finishing"), after=mark, timeout=5)
@@ -91,7 +74,7 @@ async def test_stop_transaction_on_ev_side_disconnect_false_suspends_and_resumes
     daemon = make_daemon(csms)
     await booted(csms, daemon)
     await configure(csms, StopTransactionOnEVSideDisconnect="false")
-    await charging(csms, daemon)
+    await charging(csms, daemon, until="StartTransaction", timeout=5)
     mark = len(csms.frames)
     await cli_ok(daemon, "unplug", "1")
     suspended = await csms.wait_for("StatusNotification", status_is("SuspendedEV"), after=mark, timeout=5)
@@ -111,7 +94,7 @@ async def test_unlock_connector_on_ev_side_disconnect_decides_the_lock(csms: Csm
     daemon = make_daemon(csms, profile="wallbox", model="copper-sb")
     await booted(csms, daemon)
     await configure(csms, UnlockConnectorOnEVSideDisconnect=unlock)
-    await charging(csms, daemon)
+    await charging(csms, daemon, until="StartTransaction", timeout=5)
     assert (await connector(daemon))["locked"] is True
     mark = len(csms.frames)
     await cli_ok(daemon, "unplug", "1")
@@ -132,11 +115,11 @@ async def test_a_timeout_on_a_transaction_message_is_a_failed_attempt(csms: Csms
     await booted(csms, daemon)
     await configure(csms, MessageTimeout="1", TransactionMessageAttempts="2", TransactionMessageRetryInterval="1")
     csms.ignore = {"StartTransaction"}
-    await charging(csms, daemon)
+    await charging(csms, daemon, until="StartTransaction", timeout=5)
     await csms.wait_for("StartTransaction", timeout=6, after=len(csms.frames))
     at = [f.at for f in csms.received("StartTransaction")]
     assert 1.7 < at[1] - at[0] < 4.0  # MessageTimeout 1 s, then RetryInterval x 1
-    assert await logged(daemon, "StartTransaction DISCARDED after 2 failed attempts", timeout=8), daemon.logs()[-3000:]
+    await logged(daemon, "StartTransaction DISCARDED after 2 failed attempts", timeout=8)
     await asyncio.sleep(1.0)
     assert len(csms.received("StartTransaction")) == 2
 
@@ -145,7 +128,7 @@ async def test_time_spent_disconnected_uses_no_attempts(make_daemon) -> None:
     daemon, port, first = await go_offline(make_daemon, ev_power_w=11000)
     await configure(first, TransactionMessageAttempts="1", AllowOfflineTxForUnknownId="true",
                     MeterValueSampleInterval="1")
-    await charging(first, daemon, "ROAMER")
+    await charging(first, daemon, "ROAMER", until="StartTransaction", timeout=5)
     first.ignore = {"MeterValues"}
     in_flight = (await first.wait_for("MeterValues", timeout=5)).payload
     await first.stop()  # the CSMS goes away with a MeterValues unanswered
@@ -195,7 +178,7 @@ async def test_local_pre_authorize_decides_whether_authorize_precedes_start(
     await configure(csms, LocalAuthListEnabled="true", LocalPreAuthorize=pre_authorize)
     assert await send_list(csms, 1, "Full", [entry("LISTED")]) == "Accepted"
     mark = len(csms.frames)
-    assert (await charging(csms, daemon, "LISTED"))["idTag"] == "LISTED"
+    assert (await charging(csms, daemon, "LISTED", until="StartTransaction", timeout=5)).payload["idTag"] == "LISTED"
     actions = [f.action for f in csms.frames[mark:]
                if f.direction == "in" and f.action in ("Authorize", "StartTransaction")]
     assert actions == (["StartTransaction"] if pre_authorize == "true" else ["Authorize", "StartTransaction"])

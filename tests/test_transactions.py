@@ -5,21 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from ocpp.v16 import call
-
 from tests.conftest import Daemon, booted
 from tests.csms import Csms
-
-
-async def cli_ok(daemon: Daemon, *args: str) -> str:
-    result = await daemon.cli(*args)
-    assert result.code == 0, (args, result.out, result.err)
-    return result.out
-
-
-async def configure(csms: Csms, **keys: str) -> None:
-    for key, value in keys.items():
-        assert (await csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted", key
+from tests.helpers import cli_ok, configure
 
 
 async def queued(daemon: Daemon) -> int:

@@ -6,7 +6,7 @@ import pytest
 from ocpp.v16 import call
 
 from tests.conftest import booted
-from tests.test_transactions import cli_ok
+from tests.helpers import cli_ok
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,71 @@
+"""Helpers the test files share: the CLI as a user types it, the CSMS's side of a session, the daemon's log."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from ocpp.v16 import call
+
+from tests.conftest import Daemon, booted, eventually
+from tests.csms import Csms, Frame
+
+
+async def cli_ok(daemon: Daemon, *args: str) -> str:
+    """Run a `chargepoint` command that must succeed; its output (a failure shows what the user saw)."""
+    result = await daemon.cli(*args)
+    assert result.code == 0, f"chargepoint {' '.join(args)} -> {result}"
+    return result.out
+
+
+async def configure(csms: Csms, **keys: str) -> None:
+    """Set configuration keys the way a CSMS does, by ChangeConfiguration; each must be Accepted."""
+    for key, value in keys.items():
+        assert (await csms.call(call.ChangeConfiguration(key=key, value=value))).status == "Accepted", key
+
+
+async def reaches(
+    csms: Csms, connector: int, status: str, error_code: str = "NoError", after: int = 0, timeout: float = 10.0
+) -> Frame:
+    """Wait for the StatusNotification that reports `connector` in `status` with `error_code`."""
+    return await csms.wait_for(
+        "StatusNotification",
+        lambda p: (p["connectorId"], p["status"], p["errorCode"]) == (connector, status, error_code),
+        after=after,
+        timeout=timeout,
+    )
+
+
+async def charging(
+    csms: Csms,
+    daemon: Daemon,
+    id_tag: str = "TAG1",
+    *,
+    boot: bool = False,
+    until: Literal["Charging", "StartTransaction", "MeterValues"] = "Charging",
+    timeout: float = 10.0,
+) -> Frame:
+    """Start a session on connector 1 as a driver does; wait for its Charging status or its first `until` CALL."""
+    if boot:
+        await booted(csms, daemon)
+    mark = len(csms.frames)
+    for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", id_tag)):
+        await cli_ok(daemon, *args)
+    if until == "Charging":
+        return await reaches(csms, 1, "Charging", after=mark, timeout=timeout)
+    return await csms.wait_for(until, after=mark, timeout=timeout)
+
+
+async def transaction_id(daemon: Daemon) -> int:
+    """The CSMS's transactionId, once its StartTransaction answer has reached connector 1."""
+    for _ in range(100):
+        found = (await daemon.status())["connectors"][0]["transaction_id"]
+        if found is not None:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError("connector 1 got no transactionId")
+
+
+async def logged(daemon: Daemon, text: str, timeout: float = 15.0) -> None:
+    """Wait until the daemon's log holds `text`, the trace a user or technician would read."""
+    await eventually(lambda: text in daemon.logs(), timeout, f"log line {text!r}")
