@@ -71,26 +71,25 @@ class Station:
         self.clock = Clock()
         self.frame_log = FrameLog(settings.frame_log, self.clock, scrubber)
         self.restart: asyncio.Future[ResetType] | None = None
-        model = settings.station_model
-        boot = call.BootNotification(**boot_notification_fields(model, settings.identity))
-        state = StateTable(self.db)
+        self._boot = call.BootNotification(**boot_notification_fields(settings.station_model, settings.identity))
+        self._state = StateTable(self.db)
         link = link_config(settings)
-        security = SecurityProfiles(self.config, link, state)
-        self.link = Connection(link, security, self.config, self.clock, boot, self.frame_log)
+        security = SecurityProfiles(self.config, link, self._state)
+        self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
         self.link.on_registered(self.reporter.registered)
-        availability = AvailabilityTable(self.db)
-        stored = availability.load()
+        self._availability = AvailabilityTable(self.db)
+        stored = self._availability.load()
         operative = stored.get(0) != "Inoperative"
         initial = ChargePointStatus.available if operative else ChargePointStatus.unavailable
         self.station_status = ConnectorState(0, initial, operative)
         self.reporter.watch(self.station_status)
-        id_tags = IdTagStore(self.db)
+        self._id_tags = IdTagStore(self.db)
         self.authorizer = Authorizer(
             self.link,
             self.config,
-            id_tags,
+            self._id_tags,
             AuthorizationMode(settings.authorization_mode),
             settings.free_vend_id_tag,
             self._list_conflict,
@@ -99,39 +98,44 @@ class Station:
         self.queue = TransactionQueue(self.db, self.link, self.config)
         self.transactions = Transactions(self.db, self.queue, self.config)
         builder = MeterValueBuilder(self.config, self.clock)
-        sampler = TransactionSampler(self.transactions, self.config, builder)
-        connectors = []
-        for number, spec in enumerate(settings.meter_specs, start=1):
-            evse = simulated_evse(settings, number, state)
-            meter = MeterWatch(meter_for(spec, evse), figures_of(spec))
-            operative = stored.get(number) != "Inoperative"
-            connector = Connector(
-                number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,
-                MAX_CURRENT_A, shares_reader=settings.connector_count > 1, operative=operative,
-            )
-            self.reporter.watch(connector)
-            connectors.append(connector)
-        self.connectors = Connectors(connectors)
+        self.connectors = self._connectors(TransactionSampler(self.transactions, self.config, builder), stored)
         route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
-        self.resets = ResetService(self.connectors, self.queue, state, self._request_restart)
-        self.data_transfer = DataTransferRegistry(model.charge_point_vendor)
-        triggers = Triggers(self.link, self.config, self.reporter, self.connectors, builder, boot)
-        features: list[Feature] = [
-            ConfigurationService(self.config),
-            RemoteTransactions(self.connectors, self.link, self.authorizer, self.config),
-            Availability(self.station_status, self.connectors, availability),
-            Unlocking(self.connectors),
-            self.resets,
-            AuthorizationCache(id_tags, self.config),
-            self.data_transfer,
-            LocalListManagement(id_tags, self.config),
-            triggers,
-        ]
+        self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
+        self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
         served = set(self.config.csl("SupportedFeatureProfiles"))
-        self.link.serve(merge_routes(f for f in features if f.profile in served))
+        self.link.serve(merge_routes(f for f in self._features(builder) if f.profile in served))
         self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
         bench = BenchCommands(self.link, self.queue, self.config, self.station_status, self.connectors)
         self.control = ControlServer(settings.control_socket, bench.handlers())
+
+    def _connectors(self, sampler: TransactionSampler, availability: dict[int, str]) -> Connectors:
+        connectors = []
+        for number, spec in enumerate(self.settings.meter_specs, start=1):
+            evse = simulated_evse(self.settings, number, self._state)
+            meter = MeterWatch(meter_for(spec, evse), figures_of(spec))
+            connector = Connector(
+                number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,
+                MAX_CURRENT_A,
+                shares_reader=self.settings.connector_count > 1,
+                operative=availability.get(number) != "Inoperative",
+            )
+            self.reporter.watch(connector)
+            connectors.append(connector)
+        return Connectors(connectors)
+
+    def _features(self, builder: MeterValueBuilder) -> list[Feature]:
+        """Every feature the station has; only those of served profiles get their actions."""
+        return [
+            ConfigurationService(self.config),
+            RemoteTransactions(self.connectors, self.link, self.authorizer, self.config),
+            Availability(self.station_status, self.connectors, self._availability),
+            Unlocking(self.connectors),
+            self.resets,
+            AuthorizationCache(self._id_tags, self.config),
+            self.data_transfer,
+            LocalListManagement(self._id_tags, self.config),
+            Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot),
+        ]
 
     @property
     def status_text(self) -> str:
