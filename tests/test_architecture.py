@@ -15,7 +15,9 @@ from chargepoint.app.layout import package_document
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("chargepoint", "configkeys", "drivers")
 # Packages that hold features: none may touch the WebSocket side of the link or the app.
-FEATURE_PACKAGES = ("authorization", "connector", "core", "metering", "remote_trigger", "transactions", "vendors")
+FEATURE_PACKAGES = (
+    "authorization", "connector", "core", "metering", "remote_trigger", "smart_charging", "transactions", "vendors"
+)
 
 
 def _module_name(path: Path) -> str:

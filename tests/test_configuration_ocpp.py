@@ -30,6 +30,10 @@ WEMOB_DEFAULTS = {
     "LocalAuthListEnabled": ("false", False),
     "LocalAuthListMaxLength": ("100", True),
     "SendLocalListMaxLength": ("100", True),
+    "ChargeProfileMaxStackLevel": ("10", True),
+    "ChargingScheduleAllowedChargingRateUnit": ("Current,Power", True),
+    "ChargingScheduleMaxPeriods": ("10", True),
+    "MaxChargingProfilesInstalled": ("30", True),
     "AlwaysAllowOfflineTransactions": ("false", False),
     "AutoChargeEnabled": ("false", False),
     "AllowChargeAfterBrownOut": ("false", False),
@@ -53,9 +57,8 @@ async def test_full_get_configuration_has_wemob_factory_defaults(make_daemon) ->
         for name, (value, readonly) in WEMOB_DEFAULTS.items():
             assert (keys[name].get("value"), keys[name]["readonly"]) == (value, readonly), name
         assert "SilentMode" not in keys and "EnableHmiConfiguration" not in keys  # AC model
-        # The manual's Smart Charging keys wait for the profile to be served (never advertise).
-        assert "ChargeProfileMaxStackLevel" not in keys and "MaxChargingProfilesInstalled" not in keys
-        assert keys["SupportedFeatureProfiles"]["value"] == "Core,LocalAuthListManagement"
+        # FirmwareManagement waits for its feature: advertised only once it is served.
+        assert keys["SupportedFeatureProfiles"]["value"] == "Core,LocalAuthListManagement,SmartCharging"
         assert "AuthorizationKey" not in keys
         assert not answer.unknown_key
 

@@ -51,6 +51,9 @@ RUNNING = {"transaction": True, "plugged": True}
         ({"reserved": True, "plugged": True}, S.preparing),
         ({"reserved": True, "operative": False}, S.unavailable),
         ({"reserved": True, "errors": (FAULT,)}, S.faulted),
+        ({**RUNNING, "ev_ready": True, "limit": 0.0}, S.suspended_evse),  # §3.13: nothing offered
+        ({**RUNNING, "ev_ready": True, "limit": 6.0}, S.charging),
+        ({"plugged": True, "limit": 0.0}, S.preparing),  # a limit matters only to a transaction
     ],
 )
 def test_status_follows_from_the_facts(facts: dict, status: S) -> None:
@@ -88,6 +91,8 @@ def test_the_gravest_latest_error_is_reported(errors: tuple[ActiveError, ...], r
         ({**RUNNING, "suspended_by_station": True}, False, 0.0),
         ({**RUNNING, "errors": (EV_COMM,)}, True, 0.0),  # the pilot offers nothing, the EV stops drawing
         ({**RUNNING, "errors": (FAULT,)}, False, 32.0),
+        ({**RUNNING, "limit": 10.0}, True, 10.0),
+        ({**RUNNING, "limit": 40.0}, True, 32.0),  # the hardware still caps
     ],
 )
 def test_outputs_follow_from_the_facts(facts: dict, closed: bool, offered: float) -> None:

@@ -9,25 +9,16 @@ from ocpp.v16 import call
 
 from tests.conftest import booted
 
-SCHEDULE = {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}]}
 UNSERVED = [
-    (
-        "SetChargingProfile",
-        {
-            "connectorId": 1,
-            "csChargingProfiles": {
-                "chargingProfileId": 1,
-                "stackLevel": 0,
-                "chargingProfilePurpose": "TxDefaultProfile",
-                "chargingProfileKind": "Absolute",
-                "chargingSchedule": SCHEDULE,
-            },
-        },
-    ),
     ("UpdateFirmware", {"location": "http://127.0.0.1/fw.bin", "retrieveDate": "2026-12-02T10:00:00Z"}),
+    ("GetDiagnostics", {"location": "ftp://127.0.0.1/logs/"}),
     ("ReserveNow", {"connectorId": 1, "expiryDate": "2026-12-02T10:00:00Z", "idTag": "TAG1", "reservationId": 1}),
+    ("CancelReservation", {"reservationId": 1}),
 ]
-ADVERTISED = {"wemob": "Core,LocalAuthListManagement", "wallbox": "Core,LocalAuthListManagement,RemoteTrigger"}
+ADVERTISED = {
+    "wemob": "Core,LocalAuthListManagement,SmartCharging",
+    "wallbox": "Core,LocalAuthListManagement,SmartCharging,RemoteTrigger",
+}
 
 
 @pytest.mark.parametrize("profile", ["wemob", "wallbox"])

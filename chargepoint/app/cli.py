@@ -284,5 +284,13 @@ def _format_status(reply: dict[str, Any]) -> str:
             f"  energy: {c['energy_wh'] if c['energy_wh'] is not None else '-'} Wh"
             f"  power: {c['power_w'] if c['power_w'] is not None else '-'} W"
             f"  offered: {c['offered_a']:g} A"
+            f"  limit: {_limit_text(c)}"
         )
     return "\n".join(lines)
+
+
+def _limit_text(connector: dict[str, Any]) -> str:
+    """Which charging profile limits the connector, or that only the hardware does."""
+    if connector["limit_a"] is None:
+        return str(connector["limit_source"])
+    return f"{connector['limit_a']:g} A by {connector['limit_source']}"

@@ -17,6 +17,7 @@ from chargepoint.core.remote import RemoteTransactions
 from chargepoint.core.reset import ResetService
 from chargepoint.core.unlock import Unlocking
 from chargepoint.remote_trigger.trigger import Triggers
+from chargepoint.smart_charging.feature import SmartCharging
 from configkeys import FeatureProfile
 
 
@@ -34,6 +35,7 @@ FEATURES: tuple[type[Feature], ...] = (
     DataTransferRegistry,
     LocalListManagement,
     Triggers,
+    SmartCharging,
 )
 
 IMPLEMENTED = frozenset(feature.profile for feature in FEATURES)

@@ -48,6 +48,10 @@ from chargepoint.metering.sampled import TransactionSampler
 from chargepoint.metering.values import MeterValueBuilder
 from chargepoint.metering.watch import MeterWatch
 from chargepoint.remote_trigger.trigger import Triggers
+from chargepoint.smart_charging.enforcement import LimitEnforcer
+from chargepoint.smart_charging.feature import SmartCharging
+from chargepoint.smart_charging.schedule import Limits
+from chargepoint.smart_charging.store import ProfileStore
 from chargepoint.transactions.answers import route_answers
 from chargepoint.transactions.lifecycle import Transactions
 from chargepoint.transactions.queue import TransactionQueue
@@ -102,6 +106,10 @@ class Station:
         route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
         self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
         self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
+        limits = Limits(MAX_CURRENT_A)
+        profiles = ProfileStore(self.db)
+        self.enforcer = LimitEnforcer(profiles, self.connectors, limits, self.clock)
+        self.smart_charging = SmartCharging(profiles, self.connectors, self.config, limits, self.clock, self.enforcer)
         served = set(self.config.csl("SupportedFeatureProfiles"))
         self.link.serve(merge_routes(f for f in self._features(builder) if f.profile in served))
         self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
@@ -127,7 +135,7 @@ class Station:
         """Every feature the station has; only those of served profiles get their actions."""
         return [
             ConfigurationService(self.config),
-            RemoteTransactions(self.connectors, self.link, self.authorizer, self.config),
+            RemoteTransactions(self.connectors, self.link, self.authorizer, self.config, self.smart_charging),
             Availability(self.station_status, self.connectors, self._availability),
             Unlocking(self.connectors),
             self.resets,
@@ -135,6 +143,7 @@ class Station:
             self.data_transfer,
             LocalListManagement(self._id_tags, self.config),
             Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot),
+            self.smart_charging,
         ]
 
     @property
@@ -168,7 +177,10 @@ class Station:
             )
             loop = asyncio.get_running_loop()
             workers = [loop.create_task(c.meter.run()) for c in self.connectors]
-            workers += [loop.create_task(w) for w in (self.link.run(), self.queue.run(), self.aligned.run())]
+            workers += [
+                loop.create_task(w)
+                for w in (self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run())
+            ]
             await asyncio.wait([*workers, self.restart], return_when=asyncio.FIRST_COMPLETED)
             for worker in workers:
                 if worker.done():

@@ -61,6 +61,8 @@ class Connector(ConnectorState):
         self._shares_reader = shares_reader
         self._finishing = False  # a transaction ended, or an identification was cancelled, cable in
         self._timed_out = False  # ConnectionTimeOut passed, cable in, nobody identified
+        self.limit: float | None = None  # from Smart Charging; see `apply_limit`
+        self.limit_source: str = "hardware"
         self.charging = Charging(self, evse, meter, transactions, sampler, config, clock, self._ended)
         self.identification = Identification(self, evse, self.charging, authorizer, self._cancelled)
         self.timeout = PreparingTimeout(self.status, lambda: config.integer("ConnectionTimeOut"), self.identification.timed_out)
@@ -91,6 +93,7 @@ class Connector(ConnectorState):
             suspended_by_station=self.charging.suspended_by_station,
             finishing=self._finishing,
             timed_out=self._timed_out,
+            limit=self.limit,
         )
 
     def _derive(self, facts: ConnectorFacts) -> ChargePointStatus:
@@ -192,6 +195,12 @@ class Connector(ConnectorState):
                 self.identification.id_tag = None  # an intended usage cannot outlive the service
             self.show()
             return AvailabilityStatus.accepted
+
+    async def apply_limit(self, amps: float | None, source: str) -> None:
+        """The charging profiles' limit now (Smart Charging); 0 suspends the energy offer."""
+        async with self.lock:
+            self.limit, self.limit_source = amps, source
+            self.show()
 
     async def fault(self, code: ChargePointErrorCode, info: str | None) -> None:
         """A hardware error; EVCommunicationError is a warning (§4.9), the rest stop charging."""

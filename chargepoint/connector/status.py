@@ -42,6 +42,7 @@ class ConnectorFacts:
     finishing: bool = False  # a transaction ended (or was cancelled) with the cable still in
     timed_out: bool = False  # ConnectionTimeOut passed with the cable in and no identification
     reserved: bool = False  # a reservation holds the connector (§5.13; set by the Reservation profile)
+    limit: float | None = None  # amperes a charging profile allows now (§3.13); None: no profile
 
 
 def _has(facts: ConnectorFacts, kind: ErrorKind) -> bool:
@@ -54,8 +55,8 @@ def derive_status(facts: ConnectorFacts) -> ChargePointStatus:
     if facts.transaction:
         if not facts.plugged:
             return S.suspended_ev  # EV side disconnected, transaction kept (§4.9)
-        if facts.suspended_by_station or _has(facts, ErrorKind.SUSPENDS):
-            return S.suspended_evse
+        if facts.suspended_by_station or _has(facts, ErrorKind.SUSPENDS) or facts.limit == 0:
+            return S.suspended_evse  # a limit of 0 (or under minChargingRate) offers nothing
         return S.charging if facts.ev_ready else S.suspended_ev
     if facts.finishing:
         return S.finishing  # until the cable leaves, even when set Inoperative meanwhile
@@ -95,4 +96,4 @@ def current_offered(facts: ConnectorFacts, maximum: float) -> float:
     """The pilot's offer: nothing while the station, or an error, suspends the transaction."""
     if not facts.transaction or facts.suspended_by_station or _has(facts, ErrorKind.SUSPENDS):
         return 0.0
-    return maximum
+    return maximum if facts.limit is None else min(maximum, facts.limit)

@@ -194,5 +194,7 @@ def _connector_status(connector: Connector) -> dict[str, Any]:
         "energy_wh": round(reading.energy_wh, 1) if reading else None,
         "power_w": round(reading.power_w, 1) if reading else None,
         "offered_a": connector.evse.offered_current,
+        "limit_a": connector.limit,  # None: no charging profile limits the connector
+        "limit_source": connector.limit_source,
         "locked": connector.evse.locked,
     }

@@ -8,7 +8,7 @@ after the answer has left, so a handler never waits on another CALL.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ocpp.routing import on
 from ocpp.v16 import call_result
@@ -23,14 +23,30 @@ from configkeys import Configuration, FeatureProfile
 log = logging.getLogger(__name__)
 
 
+class TxProfiles(Protocol):
+    """Smart Charging, where served: the TxProfile of a RemoteStartTransaction (§5.11)."""
+
+    def refusal(self, connector_id: int, payload: dict[str, Any], transaction_id: int | None | bool) -> str | None: ...
+
+    def install(self, connector_id: int, payload: dict[str, Any]) -> None: ...
+
+
 class RemoteTransactions:
     profile: ClassVar[FeatureProfile] = FeatureProfile.CORE
 
-    def __init__(self, connectors: Connectors, outbox: Outbox, authorizer: Authorizer, config: Configuration) -> None:
+    def __init__(
+        self,
+        connectors: Connectors,
+        outbox: Outbox,
+        authorizer: Authorizer,
+        config: Configuration,
+        tx_profiles: TxProfiles | None,
+    ) -> None:
         self._connectors = connectors
         self._outbox = outbox
         self._authorizer = authorizer
         self._config = config
+        self._tx_profiles = tx_profiles
 
     @on(Action.remote_start_transaction, skip_schema_validation=True)
     def remote_start(
@@ -42,7 +58,9 @@ class RemoteTransactions:
             log.info("RemoteStartTransaction for %s rejected: %s", id_tag, refusal)
             return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
         assert connector is not None
-        if charging_profile is not None:
+        if charging_profile is not None and self._tx_profiles is not None:
+            self._tx_profiles.install(connector.id, charging_profile)  # it governs the transaction to come
+        elif charging_profile is not None:
             log.info("connector %d: the TxProfile is not applied: Smart Charging is not served", connector.id)
         connector.spawn(self._start_remotely(connector, id_tag))
         return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
@@ -63,6 +81,8 @@ class RemoteTransactions:
             return f"connector {connector.id} is {connector.status}"
         if profile is not None and profile.get("charging_profile_purpose") != ChargingProfilePurposeType.tx_profile:
             return "a RemoteStartTransaction profile must be a TxProfile"
+        if profile is not None and self._tx_profiles is not None:
+            return self._tx_profiles.refusal(connector.id, profile, None)  # the transaction is still to come
         return None
 
     async def _start_remotely(self, connector: Connector, id_tag: str) -> None:

@@ -64,6 +64,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE station_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    """
+    CREATE TABLE charging_profile (
+        id INTEGER PRIMARY KEY,
+        connector INTEGER NOT NULL,
+        purpose TEXT NOT NULL,
+        stack_level INTEGER NOT NULL,
+        payload TEXT NOT NULL
+    );
+    """,
 )
 
 
