@@ -21,6 +21,9 @@ def test_demo_prints_a_complete_session() -> None:
         "Authorize DEMO-CARD-01",
         "StartTransaction connector 1",  # Charging may be reported just before or after it
         "MeterValues connector 1: Energy.Active.Import.Register",
+        "station: power 11000 W, offered 32 A",
+        "CSMS -> SetChargingProfile TxProfile 10 A: Accepted",
+        "station: power 6900 W, offered 10 A",  # the EV follows the limit: 10 A x 230 V x 3
         "StopTransaction meterStop",
         "StatusNotification connector 1: Available",
         "session complete",

@@ -214,6 +214,25 @@ async def test_a_limit_of_zero_suspends_and_a_higher_one_resumes(csms, make_daem
     await reaches(csms, 1, "Charging", after=len(csms.frames) - 1)
 
 
+async def test_a_limit_under_min_charging_rate_offers_nothing(csms, make_daemon) -> None:
+    """§3.13.4: charging below minChargingRate is inefficient, so the station offers 0 instead."""
+    daemon = await _sampling(csms, make_daemon)
+    assert await set_profile(csms, 1, profile(periods=[(0, 6)], schedule={"min_charging_rate": 8})) == "Accepted"
+    await reaches(csms, 1, "SuspendedEVSE")
+    assert (await daemon.status())["connectors"][0]["offered_a"] == 0.0
+
+
+async def test_a_crash_ends_the_transaction_and_its_tx_profile(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wemob")
+    await charging(csms, daemon, boot=True)
+    assert await set_profile(csms, 1, profile("TxProfile", periods=[(0, 7)])) == "Accepted"
+    daemon.kill()
+    daemon.start()
+    await csms.wait_for("StopTransaction", lambda p: p.get("reason") == "PowerLoss", timeout=20)
+    await booted(csms, daemon)
+    assert await composite(csms) == [(0, 32.0)]
+
+
 async def test_a_charge_point_max_profile_is_shared_among_the_charging_connectors(csms, make_daemon) -> None:
     """§3.13.3: the ChargePointMaxProfile limits all connectors combined; each gets an equal share."""
     daemon = make_daemon(csms, profile="wemob", model="wemob-parking-ac22")
@@ -239,3 +258,41 @@ async def test_a_charge_point_max_profile_is_shared_among_the_charging_connector
             break
         await asyncio.sleep(0.1)
     assert (await offered())[0] == 20.0
+
+
+def _sampled(payload: dict[str, Any], measurand: str) -> float:
+    values = payload["meterValue"][0]["sampledValue"]
+    return next(float(v["value"]) for v in values if v.get("measurand", "Energy.Active.Import.Register") == measurand and "phase" not in v)
+
+
+async def test_meter_values_show_the_offer_and_the_energy_follows_the_limit(csms, make_daemon) -> None:
+    """Current.Offered and Power.Offered (§7.31) carry the limit; the register's slope matches it."""
+    daemon = make_daemon(csms, profile="wallbox", ev_power_w=22000)
+    await booted(csms, daemon)
+    await configure(
+        csms,
+        MeterValueSampleInterval="1",
+        MeterValuesSampledData="Energy.Active.Import.Register,Current.Offered,Power.Offered",
+    )
+    await charging(csms, daemon, until="MeterValues")
+    assert await set_profile(csms, 1, profile(periods=[(0, 16)])) == "Accepted"
+
+    def limited(p: dict[str, Any]) -> bool:
+        return _sampled(p, "Current.Offered") == 16.0
+
+    first = await csms.wait_for("MeterValues", limited, timeout=5)
+    assert _sampled(first.payload, "Power.Offered") == pytest.approx(16 * 230 * 3)
+    await asyncio.sleep(6)
+    last = [f for f in csms.received("MeterValues") if limited(f.payload)][-1]
+    slope = (_sampled(last.payload, "Energy.Active.Import.Register") - _sampled(first.payload, "Energy.Active.Import.Register")) / (
+        last.at - first.at
+    )
+    assert slope * 3600 == pytest.approx(16 * 230 * 3, rel=0.2)  # Wh per hour: the offered power
+
+
+async def test_the_hardware_cap_and_voltage_are_settings(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wemob", max_current_a=16, nominal_voltage=220)
+    await booted(csms, daemon)
+    assert await composite(csms) == [(0, 16.0)]
+    assert await composite(csms, unit="W") == [(0, 16 * 220 * 3)]
+    assert await composite(csms, connector=0) == [(0, 16.0)]  # one connector: the station's total

@@ -32,6 +32,7 @@ from drivers.sdm630_sim import Sdm630Simulator
 ID_TAG = "DEMO-CARD-01"
 SAMPLE_INTERVAL = "2"
 CHARGE_SECONDS = 7
+LIMIT_A = 10.0  # about 6.9 kW on three phases at 230 V, under the EV's 11 kW
 DEADLINE = 50.0
 
 
@@ -123,6 +124,26 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+async def _power(narrator: _Narrator, settings: Settings) -> None:
+    reply = await asyncio.to_thread(send_command, settings.control_socket, {"command": "status"})
+    connector = reply["connectors"][0]
+    narrator.say(f"station: power {connector['power_w']:.0f} W, offered {connector['offered_a']:g} A")
+
+
+async def _limit(narrator: _Narrator, csms: DemoCentralSystem, amps: float) -> None:
+    """Halfway through, the CSMS limits the transaction with a TxProfile (Smart Charging)."""
+    profile = {
+        "charging_profile_id": 1,
+        "stack_level": 0,
+        "charging_profile_purpose": "TxProfile",
+        "charging_profile_kind": "Relative",
+        "transaction_id": 1,
+        "charging_schedule": {"charging_rate_unit": "A", "charging_schedule_period": [{"start_period": 0, "limit": amps}]},
+    }
+    answer = await csms.call(call.SetChargingProfile(connector_id=1, cs_charging_profiles=profile))
+    narrator.say(f"CSMS -> SetChargingProfile TxProfile {amps:g} A: {answer.status}")
+
+
 class DemoStuck(Exception):
     """A step of the session did not happen in time."""
 
@@ -200,7 +221,11 @@ async def _session(narrator: _Narrator, settings: Settings, central: list[DemoCe
     await bench(command="ev", connector=1, action="charge")
     await bench(command="swipe", id_tag=ID_TAG, connector=1)
     await until(lambda: csms.statuses.get(1) == "Charging", "charging")
-    await asyncio.sleep(CHARGE_SECONDS)
+    await asyncio.sleep(CHARGE_SECONDS / 2)
+    await _power(narrator, settings)
+    await _limit(narrator, csms, LIMIT_A)
+    await asyncio.sleep(CHARGE_SECONDS / 2)
+    await _power(narrator, settings)
     await bench(command="swipe", id_tag=ID_TAG, connector=1)
     await until(csms.stopped.is_set, "StopTransaction")
     await bench(command="unplug", connector=1)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     response_timeout: int = Field(default=30, ge=1, le=3600)  # the initial MessageTimeout key
     reconnect_max_delay: float = Field(default=60.0, ge=0.1, le=3600)
     ev_power_w: float = Field(default=7400.0, gt=0, le=400_000)
+    # The hardware's own cap on every connector; charging profiles may only lower it (§3.13).
+    max_current_a: float = Field(default=32.0, ge=6, le=500)
+    nominal_voltage: float = Field(default=230.0, ge=100, le=480)  # amperes <-> watts in profiles
     # WEMOB commissioning: 0 Always Authorized (free vend), 1 Local List only, 2 OCPP server.
     authorization_mode: Literal[0, 1, 2] = 2
     free_vend_id_tag: str = Field(default="FREEVEND", min_length=1, max_length=20)

@@ -61,9 +61,6 @@ from drivers.meter_url import figures_of
 
 log = logging.getLogger(__name__)
 
-MAX_CURRENT_A = 32.0
-
-
 class Station:
     def __init__(self, settings: Settings, scrubber: SecretScrubber | None = None) -> None:
         scrubber = scrubber or SecretScrubber()
@@ -106,7 +103,7 @@ class Station:
         route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
         self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
         self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
-        limits = Limits(MAX_CURRENT_A)
+        limits = Limits(settings.max_current_a, voltage=settings.nominal_voltage)
         profiles = ProfileStore(self.db)
         self.enforcer = LimitEnforcer(profiles, self.connectors, limits, self.clock)
         self.smart_charging = SmartCharging(profiles, self.connectors, self.config, limits, self.clock, self.enforcer)
@@ -123,7 +120,7 @@ class Station:
             meter = MeterWatch(meter_for(spec, evse), figures_of(spec))
             connector = Connector(
                 number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,
-                MAX_CURRENT_A,
+                self.settings.max_current_a,
                 shares_reader=self.settings.connector_count > 1,
                 operative=availability.get(number) != "Inoperative",
             )

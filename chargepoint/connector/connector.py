@@ -55,6 +55,7 @@ class Connector(ConnectorState):
         super().__init__(number, derive_status(ConnectorFacts(operative=operative, plugged=plugged)), operative)
         self.evse = evse
         self.meter = meter
+        meter.offer = lambda: evse.offered_current
         self._config = config
         self._authorizer = authorizer
         self._max_current = max_current

@@ -17,7 +17,7 @@ from ocpp.v16.enums import Location, Measurand, Phase, ReadingContext, UnitOfMea
 
 from chargepoint.infra.clock import Clock
 from configkeys import Configuration
-from drivers.meter import MeterReading
+from drivers.meter import EVSE_FIGURES, MeterReading
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ _MEASURES: dict[str, _Measure] = {
     Measurand.current_import: _Measure("current_a", UnitOfMeasure.a, _PHASES),
     Measurand.frequency: _Measure("frequency_hz", None),
     Measurand.power_factor: _Measure("power_factor", None),
+    Measurand.current_offered: _Measure("offered_current_a", UnitOfMeasure.a),
+    Measurand.power_offered: _Measure("offered_power_w", UnitOfMeasure.w),
 }
 
 
@@ -128,11 +130,13 @@ def _format(name: str, value: float) -> str:
 
 def capability_rule(figures: frozenset[str]) -> Callable[[str], str | None]:
     """ChangeConfiguration of a measurand key: refuse what this station's meters cannot give,
-    since it would silently vanish from MeterValues."""
+    since it would silently vanish from MeterValues. The offered current and power come from
+    the EVSE, so every station can give them."""
+    available = figures | EVSE_FIGURES
 
     def check(value: str) -> str | None:
         names = [p.strip() for p in value.split(",") if p.strip()]
-        missing = [n for n in names if n not in _MEASURES or _MEASURES[n].figure not in figures]
+        missing = [n for n in names if n not in _MEASURES or _MEASURES[n].figure not in available]
         return f"the meter cannot provide {', '.join(missing)}" if missing else None
 
     return check

@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from drivers.meter import ALL_FIGURES, Meter, MeterError, MeterReading
+
+NOMINAL_VOLTAGE = 230.0
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,16 @@ class MeterWatch:
         self.failure: str | None = None
         self._listeners: list[Callable[[MeterReading], None]] = []
         self._health: list[Callable[[str | None], None]] = []
+        self.offer: Callable[[], float] | None = None  # the EVSE's offered current, for Current.Offered
+
+    def _with_offer(self, reading: MeterReading) -> MeterReading:
+        """Current.Offered and Power.Offered (§7.31): the offer at the reading's time, in watts
+        at the phase voltages measured (230 V on three phases when the meter gives none)."""
+        if self.offer is None:
+            return reading
+        amps = self.offer()
+        volts = sum(reading.voltage_v) if reading.voltage_v else NOMINAL_VOLTAGE * 3
+        return replace(reading, offered_current_a=amps, offered_power_w=amps * volts)
 
     def on_reading(self, listener: Callable[[MeterReading], None]) -> None:
         self._listeners.append(listener)
@@ -45,6 +58,7 @@ class MeterWatch:
             self._set_failure(str(exc) or type(exc).__name__)
             raise
         self._set_failure(None)
+        reading = self._with_offer(reading)
         self.latest = reading
         for listener in self._listeners:
             listener(reading)

@@ -48,6 +48,8 @@ class SmartCharging:
         self._clock = clock
         self._enforcer = enforcer
         for connector in connectors:
+            # A transaction a power cut ended took its TxProfiles with it (§3.13.1).
+            store.end_transaction(connector.id)
             connector.on_status(self._status_changed)
 
     @on(Action.set_charging_profile, skip_schema_validation=True)
