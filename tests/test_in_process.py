@@ -113,6 +113,14 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     db.close()
 
 
+async def until_delivered(queue: TransactionQueue) -> None:
+    """Let the queue's delivery run until it holds nothing more (or a second has passed)."""
+    for _ in range(100):
+        if not len(queue):
+            return
+        await asyncio.sleep(0.01)
+
+
 async def settled() -> None:
     """Let the connector's spawned work (pilot events) run."""
     for _ in range(5):
@@ -134,10 +142,7 @@ async def test_a_session_walks_the_statuses_and_queues_its_messages_in_order(rig
 
     delivering = asyncio.create_task(rig.queue.run())
     try:
-        for _ in range(100):
-            if not len(rig.queue):
-                break
-            await asyncio.sleep(0.01)
+        await until_delivered(rig.queue)
     finally:
         delivering.cancel()
     kinds = [type(p).__name__ for p in rig.csms.sent]
@@ -175,10 +180,7 @@ async def test_offline_time_costs_no_attempt_and_a_callerror_does(rig: Rig) -> N
         assert len(rig.queue) == 1 and rig.csms.sent == []
         rig.csms.failures = 1
         rig.csms.go_online()
-        for _ in range(100):
-            if not len(rig.queue):
-                break
-            await asyncio.sleep(0.01)
+        await until_delivered(rig.queue)
     finally:
         delivering.cancel()
     assert [type(p).__name__ for p in rig.csms.sent] == ["StartTransaction"]

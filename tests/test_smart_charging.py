@@ -201,9 +201,8 @@ async def test_the_evse_offers_the_limit_and_the_ev_follows(csms, make_daemon) -
     assert "limit: 6 A by profile 1" in (await daemon.cli("status")).out
 
 
-def _power_of(payload) -> float:
-    values = payload["meterValue"][0]["sampledValue"]
-    return next(float(v["value"]) for v in values if v.get("measurand") == "Power.Active.Import" and "phase" not in v)
+def _power_of(payload: dict[str, Any]) -> float:
+    return _sampled(payload, "Power.Active.Import")
 
 
 async def test_a_limit_of_zero_suspends_and_a_higher_one_resumes(csms, make_daemon) -> None:
