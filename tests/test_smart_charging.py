@@ -295,3 +295,15 @@ async def test_the_hardware_cap_and_voltage_are_settings(csms, make_daemon) -> N
     assert await composite(csms) == [(0, 16.0)]
     assert await composite(csms, unit="W") == [(0, 16 * 220 * 3)]
     assert await composite(csms, connector=0) == [(0, 16.0)]  # one connector: the station's total
+
+
+async def test_a_composite_longer_than_a_year_covers_a_year(csms, make_daemon) -> None:
+    """Bad input never stalls the station: ten years of a daily profile would; the answer says what it covers."""
+    daemon = make_daemon(csms, profile="wemob")
+    await booted(csms, daemon)
+    daily = profile(kind="Recurring", recurrency_kind="Daily", periods=[(0, 10), (3600, 20)],
+                    schedule={"start_schedule": "2026-01-01T00:00:00Z"})
+    assert await set_profile(csms, 1, daily) == "Accepted"
+    answer = await csms.call(call.GetCompositeSchedule(connector_id=1, duration=10 * 365 * 86400))
+    assert answer.status == "Accepted" and answer.charging_schedule["duration"] == 366 * 86400
+    assert len(answer.charging_schedule["charging_schedule_period"]) in (732, 733)

@@ -28,6 +28,10 @@ from configkeys import Configuration, FeatureProfile
 
 log = logging.getLogger(__name__)
 
+# A composite longer than a year would keep the event loop busy for seconds (a daily profile
+# unrolled over decades); the answer then states the span it covers.
+MAX_COMPOSITE_SECONDS = 366 * 86400
+
 
 class SmartCharging:
     profile: ClassVar[FeatureProfile] = FeatureProfile.SMART_CHARGING
@@ -101,6 +105,9 @@ class SmartCharging:
         self, connector_id: int, duration: int, charging_rate_unit: str | None = None
     ) -> call_result.GetCompositeSchedule:
         unit = charging_rate_unit or "A"
+        if duration > MAX_COMPOSITE_SECONDS:
+            log.info("GetCompositeSchedule over %d s: answered for the first %d s", duration, MAX_COMPOSITE_SECONDS)
+            duration = MAX_COMPOSITE_SECONDS
         if connector_id != 0 and self._connectors.number(connector_id) is None:
             return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.rejected)
         now = self._clock.now().replace(microsecond=0)
