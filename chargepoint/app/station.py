@@ -16,7 +16,7 @@ from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, ResetType
 
 from chargepoint.app.configuration import link_config, open_configuration
-from chargepoint.app.features import Feature
+from chargepoint.app.features import FEATURES, Feature
 from chargepoint.app.hardware import meter_for, simulated_evse
 from chargepoint.app.settings import Settings
 from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
@@ -108,7 +108,7 @@ class Station:
         self.enforcer = LimitEnforcer(profiles, self.connectors, limits, self.clock)
         self.smart_charging = SmartCharging(profiles, self.connectors, self.config, limits, self.clock, self.enforcer)
         served = set(self.config.csl("SupportedFeatureProfiles"))
-        self.link.serve(merge_routes(f for f in self._features(builder) if f.profile in served))
+        self.link.serve(merge_routes(f for f in self._features(builder, served) if f.profile in served))
         self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
         bench = BenchCommands(self.link, self.queue, self.config, self.station_status, self.connectors)
         self.control = ControlServer(settings.control_socket, bench.handlers())
@@ -128,11 +128,13 @@ class Station:
             connectors.append(connector)
         return Connectors(connectors)
 
-    def _features(self, builder: MeterValueBuilder) -> list[Feature]:
-        """Every feature the station has; only those of served profiles get their actions."""
-        return [
+    def _features(self, builder: MeterValueBuilder, served: set[str]) -> list[Feature]:
+        """Every feature the station has; only those of served profiles get their actions. Each
+        must be in `features.FEATURES`, where SupportedFeatureProfiles is derived from."""
+        tx_profiles = self.smart_charging if self.smart_charging.profile in served else None
+        features: list[Feature] = [
             ConfigurationService(self.config),
-            RemoteTransactions(self.connectors, self.link, self.authorizer, self.config, self.smart_charging),
+            RemoteTransactions(self.connectors, self.link, self.authorizer, self.config, tx_profiles),
             Availability(self.station_status, self.connectors, self._availability),
             Unlocking(self.connectors),
             self.resets,
@@ -142,6 +144,10 @@ class Station:
             Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot),
             self.smart_charging,
         ]
+        unlisted = sorted({type(f).__name__ for f in features} - {f.__name__ for f in FEATURES})
+        if unlisted:
+            raise ValueError(f"features missing from app.features.FEATURES: {', '.join(unlisted)}")
+        return features
 
     @property
     def status_text(self) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ import websockets
 from ocpp.exceptions import OCPPError
 from ocpp.messages import UnknownCallErrorCodeError
 from ocpp.v16 import call
-from ocpp.v16.enums import MessageTrigger, RegistrationStatus
+from ocpp.v16.enums import RegistrationStatus
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
@@ -31,7 +31,7 @@ from chargepoint.link.config import LinkConfig
 from chargepoint.link.endpoint import Routes, StationEndpoint
 from chargepoint.link.errors import describe
 from chargepoint.link.framelog import FrameLog
-from chargepoint.link.outbox import CallFailed, NotAccepted, post
+from chargepoint.link.outbox import CallFailed, NotAccepted
 from chargepoint.link.security import InsecureLink, LinkSecurity
 from configkeys import Configuration
 
@@ -350,17 +350,6 @@ class Connection:
             log.warning("heartbeat: %s", exc)
             return
         self._clock.set_from_csms(answer.current_time)
-
-    def triggers(self) -> dict[MessageTrigger, Callable[[int | None], Awaitable[None]]]:
-        """The TriggerMessage requests this connection answers (§5.17)."""
-
-        async def boot(_: int | None) -> None:
-            post(self, self._boot, "triggered BootNotification")
-
-        async def heartbeat(_: int | None) -> None:
-            await self._heartbeat_once()
-
-        return {MessageTrigger.boot_notification: boot, MessageTrigger.heartbeat: heartbeat}
 
     def _restart_ping(self) -> None:
         if self._ping is not None:

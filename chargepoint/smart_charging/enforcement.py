@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
+from math import inf
 
 from chargepoint.connector.connectors import Connectors
 from chargepoint.infra.clock import Clock
 from chargepoint.smart_charging.schedule import CP_MAX, Limit, Limits, limit_at, next_change
 from chargepoint.smart_charging.selection import anchor_of, profiles_for, transaction_id_of
-from chargepoint.smart_charging.store import ProfileStore
+from chargepoint.smart_charging.store import Installed, ProfileStore
 
 log = logging.getLogger(__name__)
 
 HORIZON = timedelta(days=8)  # beyond a weekly recurrence: a later change is found on the way
-UNLIMITED = Limits(max_current_a=float("inf"))
 
 
 class LimitEnforcer:
@@ -42,19 +43,19 @@ class LimitEnforcer:
             self._changed.clear()
             now = self._clock.now()
             self._store.drop_expired(now)
-            await self.apply(now)
-            wake = self._next(now)
+            installed = self._store.all()
+            await self.apply(now, installed)
+            wake = self._next(now, installed)
             delay = None if wake is None else max((wake - self._clock.now()).total_seconds(), 0.0)
             try:
                 await asyncio.wait_for(self._changed.wait(), delay)
             except TimeoutError:
                 pass
 
-    async def apply(self, now: datetime) -> None:
-        installed = self._store.all()
+    async def apply(self, now: datetime, installed: list[Installed]) -> None:
         charging = [c for c in self._connectors if c.transaction is not None]
         station = [i.profile for i in installed if i.profile.purpose == CP_MAX]
-        shared = limit_at(station, now, now, "A", UNLIMITED) if station else None
+        shared = limit_at(station, now, now, "A", replace(self._limits, max_current_a=inf)) if station else None
         for connector in self._connectors:
             own = profiles_for(installed, connector.id, transaction_id_of(connector), with_station=False)
             limit = limit_at(own, now, anchor_of(connector, now), "A", self._limits)
@@ -67,8 +68,7 @@ class LimitEnforcer:
                 log.info("connector %d: limit %.1f A (%s)", connector.id, amps, source)
                 await connector.apply_limit(wanted, source)
 
-    def _next(self, now: datetime) -> datetime | None:
-        installed = self._store.all()
+    def _next(self, now: datetime, installed: list[Installed]) -> datetime | None:
         moments = []
         for connector in self._connectors:
             own = profiles_for(installed, connector.id, transaction_id_of(connector), with_station=True)
