@@ -77,14 +77,16 @@ def boot_notification_fields(
     identity: str,
     meter_type: str | None = None,
     meter_serial_number: str | None = None,
+    firmware_version: str | None = None,
 ) -> dict[str, str]:
-    """Keyword arguments for ocpp.v16.call.BootNotification (snake_case, unset ones left out)."""
+    """Keyword arguments for ocpp.v16.call.BootNotification (snake_case, unset ones left out);
+    `firmware_version` is the running one once an update replaced the model's factory image."""
     fields = {
         "charge_point_vendor": model.charge_point_vendor,
         "charge_point_model": model.charge_point_model,
         "charge_point_serial_number": _serial(model, identity, "charge-point"),
         "charge_box_serial_number": _serial(model, identity, "charge-box"),
-        "firmware_version": model.firmware_version,
+        "firmware_version": firmware_version or model.firmware_version,
         "meter_type": meter_type,
         "meter_serial_number": meter_serial_number,
     }

@@ -57,8 +57,8 @@ async def test_full_get_configuration_has_wemob_factory_defaults(make_daemon) ->
         for name, (value, readonly) in WEMOB_DEFAULTS.items():
             assert (keys[name].get("value"), keys[name]["readonly"]) == (value, readonly), name
         assert "SilentMode" not in keys and "EnableHmiConfiguration" not in keys  # AC model
-        # FirmwareManagement waits for its feature: advertised only once it is served.
-        assert keys["SupportedFeatureProfiles"]["value"] == "Core,LocalAuthListManagement,SmartCharging"
+        assert keys["SupportedFeatureProfiles"]["value"] == "Core,FirmwareManagement,LocalAuthListManagement,SmartCharging"
+        assert keys["SupportedFileTransferProtocols"] == {"key": "SupportedFileTransferProtocols", "readonly": True, "value": "FTP,HTTP,HTTPS"}
         assert "AuthorizationKey" not in keys
         assert not answer.unknown_key
 

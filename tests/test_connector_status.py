@@ -47,6 +47,10 @@ RUNNING = {"transaction": True, "plugged": True}
         ({"operative": False, **RUNNING, "ev_ready": True}, S.charging),  # Scheduled: waits for the end
         ({"operative": False, "plugged": True, "finishing": True}, S.finishing),  # until the cable leaves
         ({"operative": False, "errors": (FAULT,)}, S.faulted),
+        ({"updating": True}, S.unavailable),  # §5.19 errata 3.49: idle connectors wait the install out
+        ({"updating": True, "plugged": True}, S.unavailable),
+        ({"updating": True, **RUNNING, "ev_ready": True}, S.charging),  # a session goes on
+        ({"updating": True, "plugged": True, "finishing": True}, S.finishing),
         ({"reserved": True}, S.reserved),
         ({"reserved": True, "plugged": True}, S.preparing),
         ({"reserved": True, "operative": False}, S.unavailable),
@@ -62,7 +66,12 @@ def test_status_follows_from_the_facts(facts: dict, status: S) -> None:
 
 @pytest.mark.parametrize(
     ("facts", "status"),
-    [({}, S.available), ({"operative": False}, S.unavailable), ({"errors": (FAULT,)}, S.faulted)],
+    [
+        ({}, S.available),
+        ({"operative": False}, S.unavailable),
+        ({"updating": True}, S.unavailable),
+        ({"errors": (FAULT,)}, S.faulted),
+    ],
 )
 def test_connector_zero_status_follows_from_its_facts(facts: dict, status: S) -> None:
     assert derive_station_status(ConnectorFacts(**facts)) == status

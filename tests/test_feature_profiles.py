@@ -10,14 +10,12 @@ from ocpp.v16 import call
 from tests.conftest import booted
 
 UNSERVED = [
-    ("UpdateFirmware", {"location": "http://127.0.0.1/fw.bin", "retrieveDate": "2026-12-02T10:00:00Z"}),
-    ("GetDiagnostics", {"location": "ftp://127.0.0.1/logs/"}),
     ("ReserveNow", {"connectorId": 1, "expiryDate": "2026-12-02T10:00:00Z", "idTag": "TAG1", "reservationId": 1}),
     ("CancelReservation", {"reservationId": 1}),
 ]
 ADVERTISED = {
-    "wemob": "Core,LocalAuthListManagement,SmartCharging",
-    "wallbox": "Core,LocalAuthListManagement,SmartCharging,RemoteTrigger",
+    "wemob": "Core,FirmwareManagement,LocalAuthListManagement,SmartCharging",
+    "wallbox": "Core,FirmwareManagement,LocalAuthListManagement,SmartCharging,RemoteTrigger",
 }
 
 

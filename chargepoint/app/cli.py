@@ -121,7 +121,7 @@ def _run(settings: Settings) -> int:
     scrubber = SecretScrubber()
     if settings.password:
         scrubber.add(settings.password.get_secret_value())
-    setup_logging(settings.log_level, scrubber)
+    setup_logging(settings.log_level, scrubber, settings.station_log, settings.log_max_bytes)
 
     async def serve() -> ResetType | None:
         task = asyncio.current_task()
@@ -286,7 +286,17 @@ def _format_status(reply: dict[str, Any]) -> str:
             f"  offered: {c['offered_a']:g} A"
             f"  limit: {_limit_text(c)}"
         )
+    lines.append(_firmware_text(reply["firmware"]))
+    lines.append(f"diagnostics: {reply['diagnostics']['status']}")
     return "\n".join(lines)
+
+
+def _firmware_text(firmware: dict[str, Any]) -> str:
+    """The running version, and the update under way if any (Idle when none)."""
+    text = f"firmware: {firmware['version']}  update: {firmware['status']}"
+    if firmware["image"]:
+        text += f" ({firmware['image']}" + (f", version {firmware['image_version']})" if firmware["image_version"] else ")")
+    return text
 
 
 def _limit_text(connector: dict[str, Any]) -> str:

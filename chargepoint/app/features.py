@@ -16,6 +16,8 @@ from chargepoint.core.data_transfer import DataTransferRegistry
 from chargepoint.core.remote import RemoteTransactions
 from chargepoint.core.reset import ResetService
 from chargepoint.core.unlock import Unlocking
+from chargepoint.diagnostics.feature import Diagnostics
+from chargepoint.firmware.feature import FirmwareUpdates
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.smart_charging.feature import SmartCharging
 from configkeys import FeatureProfile
@@ -36,6 +38,8 @@ FEATURES: tuple[type[Feature], ...] = (
     LocalListManagement,
     Triggers,
     SmartCharging,
+    FirmwareUpdates,
+    Diagnostics,
 )
 
 IMPLEMENTED = frozenset(feature.profile for feature in FEATURES)

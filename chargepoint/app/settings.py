@@ -8,6 +8,7 @@ instead (configkeys/), so the two never compete for the same value.
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import tomllib
 from pathlib import Path
@@ -58,6 +59,13 @@ class Settings(BaseSettings):
     authorization_mode: Literal[0, 1, 2] = 2
     free_vend_id_tag: str = Field(default="FREEVEND", min_length=1, max_length=20)
     reboot_command: str | None = None  # Hard reset on a board, e.g. "systemctl reboot"
+    # Firmware Management: the board's installer ({file} is the image), else a simulated install.
+    firmware_install_command: str | None = None
+    firmware_install_timeout: float = Field(default=900.0, gt=0, le=86_400)
+    firmware_version_file: Path | None = None  # where an installed image states its version
+    firmware_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    file_transfer_timeout: float = Field(default=60.0, gt=0, le=3600)  # s without progress
+    log_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)  # per log file, one old file kept
 
     @classmethod
     def settings_customise_sources(
@@ -77,6 +85,18 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError("must be a ws:// or wss:// URL with a host")
+        return value
+
+    @field_validator("firmware_install_command")
+    @classmethod
+    def _install_command(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                words = shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"cannot be split into words: {exc}") from None
+            if not words or not any("{file}" in word for word in words):
+                raise ValueError("must name the image as {file}, e.g. \"rauc install {file}\"")
         return value
 
     @field_validator("password")
@@ -150,6 +170,16 @@ class Settings(BaseSettings):
     @property
     def control_socket(self) -> Path:
         return self.data_dir / "control.sock"
+
+    @property
+    def frame_log_path(self) -> Path:
+        """Every OCPP frame, for diagnostics: in data_dir unless `frame_log` says elsewhere."""
+        return self.frame_log or self.data_dir / "frames.jsonl"
+
+    @property
+    def station_log(self) -> Path:
+        """The station's own log, for GetDiagnostics (journald's is not the CSMS's to read)."""
+        return self.data_dir / "chargepoint.log"
 
 
 def load_settings(config_file: str | Path | None = None) -> Settings:

@@ -13,10 +13,11 @@ import logging
 from typing import Any
 
 from ocpp.v16 import call
-from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, ResetType
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType
 
 from chargepoint.app.configuration import link_config, open_configuration
 from chargepoint.app.features import FEATURES, Feature
+from chargepoint.app.file_jobs import diagnostics, firmware_updates
 from chargepoint.app.hardware import meter_for, simulated_evse
 from chargepoint.app.settings import Settings
 from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
@@ -35,6 +36,7 @@ from chargepoint.core.remote import RemoteTransactions
 from chargepoint.core.reset import ResetService
 from chargepoint.core.status_notifications import StatusReporter
 from chargepoint.core.unlock import Unlocking
+from chargepoint.firmware.version import STATE_KEY, running_version
 from chargepoint.infra.clock import Clock
 from chargepoint.infra.database import Database
 from chargepoint.infra.secrets import SecretScrubber
@@ -70,10 +72,14 @@ class Station:
         scrubber.add(self.config.value("AuthorizationKey"))
         self.config.subscribe("AuthorizationKey", scrubber.add)
         self.clock = Clock()
-        self.frame_log = FrameLog(settings.frame_log, self.clock, scrubber)
+        self.frame_log = FrameLog(settings.frame_log_path, self.clock, scrubber, settings.log_max_bytes)
         self.restart: asyncio.Future[ResetType] | None = None
-        self._boot = call.BootNotification(**boot_notification_fields(settings.station_model, settings.identity))
         self._state = StateTable(self.db)
+        model = settings.station_model
+        self.firmware_version = running_version(settings.firmware_version_file, self._state.get(STATE_KEY), model.firmware_version)
+        self._boot = call.BootNotification(
+            **boot_notification_fields(model, settings.identity, firmware_version=self.firmware_version)
+        )
         link = link_config(settings)
         security = SecurityProfiles(self.config, link, self._state)
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
@@ -103,15 +109,26 @@ class Station:
         route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
         self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
         self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
+        self._profile_features(scrubber)
+        served = set(self.config.csl("SupportedFeatureProfiles"))
+        self.link.serve(merge_routes(f for f in self._features(builder, served) if f.profile in served))
+        self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
+        bench = BenchCommands(self.link, self.queue, self.config, self.station_status, self.connectors, self._jobs)
+        self.control = ControlServer(settings.control_socket, bench.handlers())
+
+    def _profile_features(self, scrubber: SecretScrubber) -> None:
+        """Smart Charging and Firmware Management: the features with parts of their own."""
+        settings = self.settings
         limits = Limits(settings.max_current_a, voltage=settings.nominal_voltage)
         profiles = ProfileStore(self.db)
         self.enforcer = LimitEnforcer(profiles, self.connectors, limits, self.clock)
         self.smart_charging = SmartCharging(profiles, self.connectors, self.config, limits, self.clock, self.enforcer)
-        served = set(self.config.csl("SupportedFeatureProfiles"))
-        self.link.serve(merge_routes(f for f in self._features(builder, served) if f.profile in served))
-        self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
-        bench = BenchCommands(self.link, self.queue, self.config, self.station_status, self.connectors)
-        self.control = ControlServer(settings.control_socket, bench.handlers())
+        parts = (self.link, self.config, self.clock)
+        self.firmware = firmware_updates(
+            settings, self.db, parts, self.station_status, self.connectors, self.firmware_version,
+            lambda: self._request_restart(ResetType.hard),
+        )
+        self.diagnostics = diagnostics(settings, parts, self.transactions, self.frame_log, scrubber.scrub)
 
     def _connectors(self, sampler: TransactionSampler, availability: dict[int, str]) -> Connectors:
         connectors = []
@@ -141,13 +158,27 @@ class Station:
             AuthorizationCache(self._id_tags, self.config),
             self.data_transfer,
             LocalListManagement(self._id_tags, self.config),
-            Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot),
+            Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot, self._job_status(served)),
             self.smart_charging,
+            self.firmware,
+            self.diagnostics,
         ]
         unlisted = sorted({type(f).__name__ for f in features} - {f.__name__ for f in FEATURES})
         if unlisted:
             raise ValueError(f"features missing from app.features.FEATURES: {', '.join(unlisted)}")
         return features
+
+    def _job_status(self, served: set[str]) -> dict[MessageTrigger, Any]:
+        """TriggerMessage asks the owner of each job (MicroOcpp's shape); none where unserved."""
+        if self.firmware.profile not in served:
+            return {}
+        return {
+            MessageTrigger.firmware_status_notification: lambda: call.FirmwareStatusNotification(self.firmware.status),
+            MessageTrigger.diagnostics_status_notification: lambda: call.DiagnosticsStatusNotification(self.diagnostics.status),
+        }
+
+    def _jobs(self) -> dict[str, Any]:
+        return {"firmware": self.firmware.summary(), "diagnostics": self.diagnostics.summary()}
 
     @property
     def status_text(self) -> str:
@@ -182,7 +213,7 @@ class Station:
             workers = [loop.create_task(c.meter.run()) for c in self.connectors]
             workers += [
                 loop.create_task(w)
-                for w in (self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run())
+                for w in (self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run())
             ]
             await asyncio.wait([*workers, self.restart], return_when=asyncio.FIRST_COMPLETED)
             for worker in workers:

@@ -86,6 +86,7 @@ class Connector(ConnectorState):
     def facts(self) -> ConnectorFacts:
         return ConnectorFacts(
             operative=self.operative,
+            updating=self.updating,
             errors=tuple(self._errors.values()),
             plugged=self.plugged,
             ev_ready=self.evse.pilot is PilotState.C,
@@ -196,6 +197,16 @@ class Connector(ConnectorState):
                 self.identification.id_tag = None  # an intended usage cannot outlive the service
             self.show()
             return AvailabilityStatus.accepted
+
+    async def hold_for_update(self, held: bool) -> None:
+        """Errata 3.49: a connector not in use goes Unavailable while an install waits; the one
+        charging goes on and follows when its transaction ends."""
+        async with self.lock:
+            self.updating = held
+            if held and self.transaction is None:
+                self.identification.id_tag = None  # a card waiting for the cable is turned away
+            self._timed_out = False
+            self.show()
 
     async def apply_limit(self, amps: float | None, source: str) -> None:
         """The charging profiles' limit now (Smart Charging); 0 suspends the energy offer."""

@@ -39,6 +39,7 @@ class ConnectorState:
     def __init__(self, connector_id: int, initial: ChargePointStatus, operative: bool) -> None:
         self.id = connector_id
         self.operative = operative
+        self.updating = False  # see `hold_for_update`
         self._errors: dict[str, ActiveError] = {}
         self._machine = StatusMachine(connector_id, initial)
         self._listeners: list[StatusListener] = []
@@ -67,7 +68,7 @@ class ConnectorState:
         self._listeners.append(listener)
 
     def facts(self) -> ConnectorFacts:
-        return ConnectorFacts(operative=self.operative, errors=tuple(self._errors.values()))
+        return ConnectorFacts(operative=self.operative, errors=tuple(self._errors.values()), updating=self.updating)
 
     def _derive(self, facts: ConnectorFacts) -> ChargePointStatus:
         return derive_station_status(facts)
@@ -125,6 +126,13 @@ class ConnectorState:
             self.operative = operative
             self.show()
             return AvailabilityStatus.accepted
+
+    async def hold_for_update(self, held: bool) -> None:
+        """Out of service for a firmware install, apart from the CSMS's availability: a running
+        transaction goes on, and the stored Operative/Inoperative comes back afterwards."""
+        async with self.lock:
+            self.updating = held
+            self.show()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)

@@ -33,6 +33,7 @@ class ActiveError:
 @dataclass(frozen=True)
 class ConnectorFacts:
     operative: bool = True  # ChangeAvailability; Inoperative waits for a running transaction to end
+    updating: bool = False  # a firmware update is about to install (§5.19, errata 3.49): no new session
     errors: tuple[ActiveError, ...] = ()  # oldest first
     plugged: bool = False  # pilot B or C
     ev_ready: bool = False  # pilot C: the EV asks for energy
@@ -60,7 +61,7 @@ def derive_status(facts: ConnectorFacts) -> ChargePointStatus:
         return S.charging if facts.ev_ready else S.suspended_ev
     if facts.finishing:
         return S.finishing  # until the cable leaves, even when set Inoperative meanwhile
-    if not facts.operative:
+    if not facts.operative or facts.updating:
         return S.unavailable
     if facts.authorized or (facts.plugged and not facts.timed_out):
         return S.preparing  # for a reservation, its idTag or cable ends it here (G2)
@@ -71,7 +72,7 @@ def derive_station_status(facts: ConnectorFacts) -> ChargePointStatus:
     """Connector 0 knows only Available, Unavailable and Faulted."""
     if _has(facts, ErrorKind.FAULT):
         return S.faulted
-    return S.available if facts.operative else S.unavailable
+    return S.available if facts.operative and not facts.updating else S.unavailable
 
 
 def reported_error(errors: tuple[ActiveError, ...]) -> ActiveError | None:

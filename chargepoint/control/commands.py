@@ -6,6 +6,7 @@ act on the simulated hardware, which then raises the same events real drivers wo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
@@ -30,7 +31,9 @@ class BenchCommands:
         config: Configuration,
         station_status: ConnectorState,
         connectors: Connectors,
+        jobs: Callable[[], dict[str, Any]],
     ) -> None:
+        self._jobs = jobs  # firmware and diagnostics, as their features describe them
         self._link = link
         self._queue = queue
         self._config = config
@@ -58,6 +61,7 @@ class BenchCommands:
             "queued": self._link.queued + len(self._queue),
             "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
             "connectors": [_connector_status(c) for c in self._connectors],
+            **self._jobs(),
         }
 
     async def config_get(self, request: Request) -> Reply:

@@ -73,6 +73,20 @@ MIGRATIONS: tuple[str, ...] = (
         payload TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE firmware_update (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        location TEXT NOT NULL,
+        retrieve_at TEXT NOT NULL,
+        tries INTEGER NOT NULL,
+        retry_interval INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        phase TEXT NOT NULL,
+        image TEXT NOT NULL,
+        version TEXT,
+        outcome TEXT
+    );
+    """,
 )
 
 

@@ -18,6 +18,9 @@ _WRITE_ONLY_OBJECT = re.compile(
     r"\{[^{}]*" + _Q + r"key" + _Q + r"\s*:\s*" + _Q + "(?:" + "|".join(WRITE_ONLY_KEYS) + ")" + _Q + r"[^{}]*\}",
     re.IGNORECASE,
 )
+# The user:password@ of a URL (ftp://user:pass@host/ in UpdateFirmware, GetDiagnostics).
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@\"']+@")
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL)
 _VALUE_FIELD = re.compile(r"(" + _Q + r"value" + _Q + r"\s*:\s*)(" + _Q + r")(?:\\.|(?!\2).)*\2", re.IGNORECASE)
 
 
@@ -33,6 +36,8 @@ class SecretScrubber:
 
     def scrub(self, text: str) -> str:
         text = _WRITE_ONLY_OBJECT.sub(lambda m: _VALUE_FIELD.sub(rf"\1\2{MASK}\2", m.group(0)), text)
+        text = _URL_CREDENTIALS.sub(MASK + "@", text)
+        text = _PRIVATE_KEY.sub(MASK, text)
         for secret in self._secrets:
             text = text.replace(secret, MASK)
         return text

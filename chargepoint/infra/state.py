@@ -6,6 +6,8 @@ accepted is on flash before anyone hears so.
 
 from __future__ import annotations
 
+import sqlite3
+
 from chargepoint.infra.database import Database
 
 
@@ -39,12 +41,16 @@ class StateTable:
 
     def set(self, name: str, value: str) -> None:
         with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO station_state (name, value) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                (name, value),
-            )
+            put_state(conn, name, value)
 
     def delete(self, name: str) -> None:
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM station_state WHERE name = ?", (name,))
+
+
+def put_state(conn: sqlite3.Connection, name: str, value: str) -> None:
+    """Inside a caller's transaction, so a fact can change together with what it belongs to."""
+    conn.execute(
+        "INSERT INTO station_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        (name, value),
+    )

@@ -2,14 +2,16 @@
 
 The answer says whether the station will send it; the message itself leaves after the answer
 (the protocol's after-hook), through the session like any other. MeterValues sent this way
-carry context Trigger and the measurands of MeterValuesSampledData.
+carry context Trigger and the measurands of MeterValuesSampledData. A status notification of
+a job (firmware, diagnostics) comes from the feature that owns the job: the status now, Idle
+only when nothing is under way (§4.4, §4.5).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
@@ -41,6 +43,7 @@ class Triggers:
         connectors: Sequence[Connector],
         builder: MeterValueBuilder,
         boot: call.BootNotification,
+        job_status: Mapping[MessageTrigger, Callable[[], Any]],
     ) -> None:
         self._outbox = outbox
         self._config = config
@@ -48,6 +51,11 @@ class Triggers:
         self._connectors = connectors
         self._builder = builder
         self._boot = boot
+        self._job_status = {
+            MessageTrigger.diagnostics_status_notification: lambda: call.DiagnosticsStatusNotification(DiagnosticsStatus.idle),
+            MessageTrigger.firmware_status_notification: lambda: call.FirmwareStatusNotification(FirmwareStatus.idle),
+            **job_status,
+        }
 
     @on(Action.trigger_message, skip_schema_validation=True)
     def answer(self, requested_message: str, connector_id: int | None = None) -> call_result.TriggerMessage:
@@ -67,10 +75,8 @@ class Triggers:
                     self._outbox.enqueue(self._boot)
                 case MessageTrigger.heartbeat:
                     self._outbox.enqueue(call.Heartbeat())
-                case MessageTrigger.diagnostics_status_notification:
-                    self._outbox.enqueue(call.DiagnosticsStatusNotification(status=DiagnosticsStatus.idle))
-                case MessageTrigger.firmware_status_notification:
-                    self._outbox.enqueue(call.FirmwareStatusNotification(status=FirmwareStatus.idle))
+                case MessageTrigger.diagnostics_status_notification | MessageTrigger.firmware_status_notification:
+                    self._outbox.enqueue(self._job_status[MessageTrigger(requested_message)]())
                 case MessageTrigger.status_notification:
                     numbers = [0] if connector_id in (None, 0) else []
                     for number in numbers + [c.id for c in targets]:

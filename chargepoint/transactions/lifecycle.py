@@ -123,6 +123,12 @@ class Transactions:
         rows = self._db.query("SELECT id_tag FROM charging_transaction WHERE local_id = ?", (local_id,))
         return str(rows[0][0]) if rows else None
 
+    def history(self) -> list[dict[str, Any]]:
+        """Every transaction the station keeps, oldest first, as a diagnostics file lists them."""
+        names = ("local_id", "connector", "id_tag", "transaction_id", "meter_start", "started_at", "meter_stop", "stopped_at", "stop_reason")
+        rows = self._db.query(f"SELECT {', '.join(names)} FROM charging_transaction ORDER BY local_id")
+        return [dict(zip(names, row)) for row in rows]
+
     def interrupted(self) -> list[Transaction]:
         """Transactions a crash or power cut left running, oldest first."""
         rows = self._db.query(f"SELECT {_COLUMNS} FROM charging_transaction WHERE stopped_at IS NULL ORDER BY local_id")

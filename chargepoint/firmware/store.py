@@ -1,0 +1,86 @@
+"""The firmware update in progress, on flash: what was asked, how far it got, what to report.
+
+One row at most. A new UpdateFirmware replaces it under a new id, so a late callback for the
+old one (its outcome delivered) cannot delete the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from chargepoint.infra.database import Database
+from chargepoint.infra.state import put_state
+
+
+class Phase(StrEnum):
+    SCHEDULED = "Scheduled"  # waiting for retrieveDate
+    DOWNLOADING = "Downloading"
+    DOWNLOADED = "Downloaded"  # waiting for the transactions to end
+    INSTALLING = "Installing"
+    RESTARTING = "Restarting"  # installed; the restart that brings it in is under way
+    DONE = "Done"  # only `outcome` is left to report
+
+
+@dataclass(frozen=True)
+class Update:
+    location: str
+    retrieve_at: datetime
+    tries: int
+    retry_interval: int
+    image: str  # file name under the firmware directory
+    phase: Phase = Phase.SCHEDULED
+    attempts: int = 0
+    version: str | None = None  # the image's, once downloaded
+    outcome: str | None = None  # the FirmwareStatus to report, in phase Done
+    id: int = 0
+
+
+_COLUMNS = "location, retrieve_at, tries, retry_interval, image, phase, attempts, version, outcome"
+
+
+class UpdateStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def load(self) -> Update | None:
+        rows = self._db.query(f"SELECT {_COLUMNS}, id FROM firmware_update ORDER BY id DESC LIMIT 1")
+        if not rows:
+            return None
+        location, retrieve_at, tries, interval, image, phase, attempts, version, outcome, number = rows[0]
+        return Update(
+            location, datetime.fromisoformat(retrieve_at), tries, interval, image,
+            Phase(phase), attempts, version, outcome, number,
+        )
+
+    def replace(self, update: Update) -> Update:
+        """Start over with `update` as the only one; it gets its id."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM firmware_update")
+            cursor = conn.execute(
+                f"INSERT INTO firmware_update ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _values(update)
+            )
+        return replace(update, id=int(cursor.lastrowid or 0))
+
+    def save(self, update: Update, state_key: str | None = None, state_value: str | None = None) -> None:
+        """Its progress; with `state_key`, a station fact in the same transaction (the version a
+        bench install puts in place), so a power cut keeps both or neither."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE firmware_update SET phase = ?, attempts = ?, version = ?, outcome = ? WHERE id = ?",
+                (update.phase.value, update.attempts, update.version, update.outcome, update.id),
+            )
+            if state_key is not None and state_value is not None:
+                put_state(conn, state_key, state_value)
+
+    def forget(self, update: Update) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM firmware_update WHERE id = ?", (update.id,))
+
+
+def _values(update: Update) -> tuple[object, ...]:
+    return (
+        update.location, update.retrieve_at.isoformat(), update.tries, update.retry_interval, update.image,
+        update.phase.value, update.attempts, update.version, update.outcome,
+    )
