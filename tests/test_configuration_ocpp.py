@@ -170,6 +170,26 @@ async def test_authorization_key_never_leaves_the_station(csms, make_daemon) -> 
     assert other not in daemon.frames() and other not in daemon.logs()
 
 
+async def test_a_new_key_waits_for_the_answer_to_a_call_in_flight_before_reconnecting(csms, make_daemon) -> None:
+    """A01: the link is renewed after the change, but not across an exchange: the station's own
+    CALL awaiting its answer gets it first, so neither side loses a message to the close."""
+    daemon = make_daemon(csms, password="f0e1d2c3b4a5968778695a4b3c2d1e0f")
+    await booted(csms, daemon)
+    csms.ignore = {"StatusNotification"}
+    await daemon.cli("plug", "1")
+    preparing = await csms.wait_for("StatusNotification", lambda p: p["status"] == "Preparing")
+    secret = "00112233445566778899aabbccddeeff"
+    csms.basic_auth = (csms.identity, secret)
+    assert (await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=secret))).status == "Accepted"
+    await asyncio.sleep(1)
+    assert csms.connections == 1, "the link was closed with a StatusNotification unanswered"
+    await csms.send_raw(json.dumps([3, preparing.unique_id, {}]))
+    await csms.wait_connections(2)
+    assert csms.refused == 0
+    assert daemon.frames().count(preparing.unique_id) == 2  # sent once, and its answer came in
+    assert [f.payload["status"] for f in csms.received("StatusNotification")].count("Preparing") == 1
+
+
 async def test_security_profile_only_goes_up_and_needs_its_prerequisites(csms, make_daemon) -> None:
     """Security Whitepaper: no downgrade; profile 1 needs an AuthorizationKey, 2 needs wss and a CA."""
     daemon = make_daemon(csms)

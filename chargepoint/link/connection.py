@@ -11,6 +11,7 @@ WebSocketPingInterval and MessageTimeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -98,6 +99,7 @@ class Connection:
         self._ever_accepted = False
         self._open = asyncio.Event()  # set while Accepted on a live link
         self._renewals: set[asyncio.Task[None]] = set()
+        self._exchange = asyncio.Lock()  # held while one queued CALL awaits its answer
         self._presented: LinkSecurity | None = None  # what the latest connect attempt presented
         self._closing: str | None = None  # why the station itself is closing the live link
         config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
@@ -153,17 +155,27 @@ class Connection:
 
     def renew(self, reason: str) -> None:
         """Close the live connection so the next one uses new credentials or a new profile.
-        When a CSMS request caused this, its answer goes out first (protocol.answered)."""
+        When a CSMS request caused this, its answer goes out first (protocol.answered), and
+        a CALL of ours in flight gets its answer (within MessageTimeout) before the close, so
+        neither side has an exchange cut in half."""
         connection, endpoint = self._connection, self._endpoint
         if connection is None or endpoint is None:
             return
 
         async def close() -> None:
             await endpoint.answered()
-            log.info("reconnecting to the CSMS: %s", reason)
-            if self._connection is connection:
-                self._closing = reason
-            await connection.close(code=1000, reason=reason)
+            held = False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._timeout):
+                    held = await self._exchange.acquire()
+            try:
+                log.info("reconnecting to the CSMS: %s", reason)
+                if self._connection is connection:
+                    self._closing = reason
+                await connection.close(code=1000, reason=reason)
+            finally:
+                if held:
+                    self._exchange.release()
 
         task = asyncio.get_running_loop().create_task(close())
         self._renewals.add(task)
@@ -280,7 +292,8 @@ class Connection:
                 continue
             name = type(outgoing.payload).__name__
             try:
-                result = await endpoint.call(outgoing.payload, suppress=False)
+                async with self._exchange:
+                    result = await endpoint.call(outgoing.payload, suppress=False)
             except OCPPError as exc:
                 outgoing.answer.set_exception(CallFailed(f"{name}: CSMS answered {exc.code}: {exc.description}"))
             except asyncio.TimeoutError:
