@@ -111,7 +111,7 @@ async def test_https_needs_a_trusted_certificate(tmp_path: Path) -> None:
             await download(server.url("/fw.bin"), tmp_path / "got", OPTIONS)
         trusting = ssl.create_default_context()
         ca.configure_trust(trusting)
-        await download(server.url("/fw.bin"), tmp_path / "got", TransferOptions(SIZE * 2, 2.0, trusting))
+        await download(server.url("/fw.bin"), tmp_path / "got", TransferOptions(SIZE * 2, 2.0, lambda: trusting))
         assert (tmp_path / "got").read_bytes() == (server.root / "fw.bin").read_bytes()
 
 

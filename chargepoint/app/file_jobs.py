@@ -3,6 +3,7 @@ may be, whom https servers must prove themselves to, and how an image is install
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Callable
 
@@ -29,10 +30,14 @@ DISK_RESERVE = 16 * 1024 * 1024  # bytes a download leaves free, for the databas
 def transfer_options(settings: Settings, max_bytes: int) -> TransferOptions:
     """https servers are checked against the system's CAs and the CSMS's own (tls_ca), so an
     image on the operator's private server verifies as the CSMS does."""
-    context = ssl.create_default_context()
-    if settings.tls_ca is not None:
-        context.load_verify_locations(cafile=settings.tls_ca)
-    return TransferOptions(max_bytes, settings.file_transfer_timeout, context, DISK_RESERVE)
+    @functools.cache
+    def trust() -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if settings.tls_ca is not None:
+            context.load_verify_locations(cafile=settings.tls_ca)
+        return context
+
+    return TransferOptions(max_bytes, settings.file_transfer_timeout, trust, DISK_RESERVE)
 
 
 def installer(settings: Settings) -> Installer:

@@ -25,7 +25,7 @@ _REFUSES_PUT = (405, 501)
 
 def _session(options: TransferOptions) -> aiohttp.ClientSession:
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=options.stall_timeout, sock_read=options.stall_timeout)
-    connector = aiohttp.TCPConnector(ssl=options.ssl if options.ssl is not None else True)
+    connector = aiohttp.TCPConnector(ssl=options.ssl() if options.ssl is not None else True)
     return aiohttp.ClientSession(timeout=timeout, connector=connector, auto_decompress=False)
 
 
