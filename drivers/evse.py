@@ -52,3 +52,9 @@ class Evse(Protocol):
 
     @property
     def offered_current(self) -> float: ...
+
+    @property
+    def evccid(self) -> str | None:
+        """The EV's EVCCID (hex) from its DIN 70121 / ISO 15118 SessionSetupReq, while the
+        cable is in; None for an EV that talks no high-level protocol."""
+        ...

@@ -29,6 +29,7 @@ class SimulatedEvse:
         self._offered = 0.0
         self.locked = False
         self.lock_jammed = False
+        self._evccid: str | None = None
         self._listeners: list[Callable[[PilotState], None]] = []
 
     @property
@@ -64,11 +65,17 @@ class SimulatedEvse:
             return 0.0
         return min(self.ev_power_w, self._offered * NOMINAL_VOLTAGE * self._phases)
 
+    @property
+    def evccid(self) -> str | None:
+        return self._evccid
+
     # Bench actions: what a person does with the car and the cable.
-    def plug(self) -> None:
+    def plug(self, evccid: str | None = None) -> None:
+        self._evccid = evccid
         self._set_pilot(PilotState.B)
 
     def unplug(self) -> None:
+        self._evccid = None
         self._set_pilot(PilotState.A)
 
     def ev_charge(self) -> None:

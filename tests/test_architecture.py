@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("chargepoint", "configkeys", "drivers")
 # Packages that hold features: none may touch the WebSocket side of the link or the app.
 FEATURE_PACKAGES = (
-    "authorization", "connector", "core", "diagnostics", "firmware", "metering", "remote_trigger", "smart_charging",
-    "transactions", "transfer", "vendors",
+    "authorization", "connector", "core", "diagnostics", "firmware", "metering", "remote_trigger", "reservation",
+    "smart_charging", "transactions", "transfer", "vendors",
 )
 
 

@@ -41,3 +41,15 @@ async def test_wemob_does_not_serve_remote_trigger(csms, make_daemon) -> None:
     await booted(csms, daemon)
     with pytest.raises(NotSupportedError):
         await csms.call(call.TriggerMessage(requested_message="Heartbeat"))
+
+
+async def test_extra_profiles_serves_reservation_and_advertises_it(csms, make_daemon) -> None:
+    """Neither vendor lists Reservation; the bench setting `extra_profiles` adds it (§9.1.29)."""
+    daemon = make_daemon(csms, profile="wallbox", extra_profiles=["Reservation"])
+    await booted(csms, daemon)
+    answer = await csms.call(call.GetConfiguration(key=["SupportedFeatureProfiles", "ReserveConnectorZeroSupported"]))
+    values = {key["key"]: key["value"] for key in answer.configuration_key}
+    assert values == {"SupportedFeatureProfiles": f"{ADVERTISED['wallbox']},Reservation", "ReserveConnectorZeroSupported": "false"}
+    for action, payload in UNSERVED:
+        response = await csms.call_raw(action, payload, timeout=5)
+        assert response[0] == 3 and response[2]["status"] in ("Accepted", "Rejected"), (action, response)

@@ -49,6 +49,7 @@ BAD_SETTINGS = {
     "unknown setting": ('colour = "red"\n', ["colour", "unknown setting"]),
     "invalid TOML": ("profile = [\n", ["config", "TOML"]),
     "meters mismatch": ('model = "wemob-parking-ac22"\nmeters = ["sim"]\n', ["meters", "2"]),
+    "unknown time zone": ('timezone = "Mars/Olympus"\n', ["timezone", "IANA", "Europe/Lisbon", "Mars/Olympus"]),
 }
 
 

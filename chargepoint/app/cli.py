@@ -56,6 +56,19 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("plug", "EV cable connected"), ("unplug", "EV cable disconnected")):
         sub = commands.add_parser(name, parents=[common], help=f"bench: {text} on connector N")
         sub.add_argument("connector", type=int, metavar="N")
+        if name == "plug":
+            sub.add_argument("--evccid", metavar="HEX", help="the EV's EVCCID, as in its DIN 70121 / ISO 15118 SessionSetupReq")
+    pin = commands.add_parser("pin", parents=[common], help="bench: a PIN typed on the station's pad (Commander 2)")
+    pin.add_argument("code", metavar="CODE")
+    pin.add_argument("--connector", type=int, metavar="N")
+    hmi = commands.add_parser("hmi", parents=[common], help="bench: the station's own menu (WEMOB DC)")
+    hmi_settings = hmi.add_subparsers(dest="setting", required=True, parser_class=_Parser)
+    hmi_settings.add_parser("silent-mode", parents=[common], help="More options > Settings > Silent mode").add_argument(
+        "value", choices=("on", "off")
+    )
+    hmi_settings.add_parser("language", parents=[common], help="the menu's language").add_argument(
+        "value", choices=("pt", "en", "es")
+    )
     swipe = commands.add_parser("swipe", parents=[common], help="bench: an idTag presented at the reader")
     card = swipe.add_mutually_exclusive_group(required=True)
     card.add_argument("id_tag", metavar="IDTAG", nargs="?")
@@ -246,8 +259,14 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
             print(f"chargepoint: --uid: {exc}", file=sys.stderr)
             return EXIT_USAGE
         request.update(id_tag=id_tag, connector=args.connector)
+    elif args.command == "pin":
+        request.update(code=args.code, connector=args.connector)
+    elif args.command == "hmi":
+        request.update(setting=args.setting, value=args.value)
     elif args.command not in ("status", "estop"):
         request["connector"] = args.connector
+    if args.command == "plug":
+        request["evccid"] = args.evccid
     if args.command == "ev":
         request["action"] = args.action
     if args.command == "lock":
@@ -285,10 +304,42 @@ def _format_status(reply: dict[str, Any]) -> str:
             f"  power: {c['power_w'] if c['power_w'] is not None else '-'} W"
             f"  offered: {c['offered_a']:g} A"
             f"  limit: {_limit_text(c)}"
+            + (f"  derated: {c['derated_a']:g} A" if c.get("derated_a") is not None else "")
+            + (f"  waiting: {c['asking']}" if c.get("asking") else "")
         )
     lines.append(_firmware_text(reply["firmware"]))
     lines.append(f"diagnostics: {reply['diagnostics']['status']}")
+    lines += _vendor_lines(reply)
+    for r in reply.get("reservations", []):
+        where = f"connector {r['connector']}" if r["connector"] else "any connector"
+        group = f" (group {r['parent_id_tag']})" if r["parent_id_tag"] else ""
+        lines.append(f"reservation {r['reservation_id']}: {where} for {r['id_tag']}{group} until {r['expiry_date']}")
     return "\n".join(lines)
+
+
+def _clock_time(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _vendor_lines(reply: dict[str, Any]) -> list[str]:
+    """WEMOB's own state: silent mode (DC), the cabinet it quiets, the display and menu."""
+    lines = []
+    if "silent_mode" in reply:
+        pending = reply["silent_mode_pending"]
+        schedule = ", ".join(
+            f"{_clock_time(e['startPeriod'])} {'on' if e['enable'] else 'off'}"
+            for e in reply["silent_mode_schedule"]
+        )
+        cabinet = reply["cabinet"]
+        lines.append(
+            f"silent mode: {'on' if reply['silent_mode'] else 'off'}"
+            + (f" (pending: {'on' if pending else 'off'} when the charge ends)" if pending is not None else "")
+            + f"  schedule: {schedule or 'none'}"
+            + f"  cabinet: {cabinet['temperature_c']:g} °C, fan {cabinet['fan_percent']} %"
+        )
+    if "display" in reply:
+        lines.append(f"display: {reply['display']}" + (f"  language: {reply['language']}" if "language" in reply else ""))
+    return lines
 
 
 def _firmware_text(firmware: dict[str, Any]) -> str:

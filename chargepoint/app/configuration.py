@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chargepoint.app.features import IMPLEMENTED
 from chargepoint.app.settings import Settings
 from chargepoint.infra.database import Database
@@ -26,10 +28,12 @@ def link_config(settings: Settings) -> LinkConfig:
 
 def open_configuration(settings: Settings, db: Database) -> Configuration:
     profile = get_profile(settings.profile)
-    model = profile.model(settings.model)
+    model = replace(profile.model(settings.model), feature_profiles=settings.feature_profiles)  # with extra_profiles
     initial = {"MessageTimeout": str(settings.response_timeout)}
     if settings.password:
         initial["AuthorizationKey"] = settings.password.get_secret_value()
+    if settings.reserve_connector_zero:  # read-only to the CSMS: the installation decides
+        initial["ReserveConnectorZeroSupported"] = "true"
     catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)
     config = Configuration(catalogue, KeyTable(db), initial=initial)
     config.add_validator("SecurityProfile", security_profile_rule(config, link_config(settings)))

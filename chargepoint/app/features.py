@@ -19,6 +19,7 @@ from chargepoint.core.unlock import Unlocking
 from chargepoint.diagnostics.feature import Diagnostics
 from chargepoint.firmware.feature import FirmwareUpdates
 from chargepoint.remote_trigger.trigger import Triggers
+from chargepoint.reservation.feature import Reservations
 from chargepoint.smart_charging.feature import SmartCharging
 from configkeys import FeatureProfile
 
@@ -40,6 +41,7 @@ FEATURES: tuple[type[Feature], ...] = (
     SmartCharging,
     FirmwareUpdates,
     Diagnostics,
+    Reservations,
 )
 
 IMPLEMENTED = frozenset(feature.profile for feature in FEATURES)

@@ -14,11 +14,12 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from configkeys import SECURITY_KEYS, Invalid, StationModel, get_profile, normalise
+from configkeys import SECURITY_KEYS, FeatureProfile, Invalid, StationModel, get_profile, normalise
 from drivers.meter_url import MeterSpec, parse_meter_url
 
 CONFIG_ENV = "CHARGEPOINT_CONFIG"
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     identity: str = "CP001"
     profile: Literal["wemob", "wallbox"] = "wemob"
     model: str | None = None
+    # Bench: feature profiles served beyond the vendor's own, for testing a CSMS (["Reservation"]).
+    extra_profiles: list[str] = Field(default_factory=list)
+    # ReserveConnectorZeroSupported where Reservation is served; the CSMS may only read it (§9.3.1).
+    reserve_connector_zero: bool = False
     connectors: int | None = Field(default=None, ge=1, le=8)
     data_dir: Path = Path("/var/lib/chargepoint")
     meters: list[str] | None = None
@@ -66,6 +71,8 @@ class Settings(BaseSettings):
     firmware_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     file_transfer_timeout: float = Field(default=60.0, gt=0, le=3600)  # s without progress
     log_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)  # per log file, one old file kept
+    # The day that WEMOB's SilentModeSchedule counts seconds in: UTC, like the clock-aligned grid.
+    timezone: str = "UTC"
 
     @classmethod
     def settings_customise_sources(
@@ -85,6 +92,15 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError("must be a ws:// or wss:// URL with a host")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_name(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError("must be an IANA time zone name, e.g. \"Europe/Lisbon\" or \"UTC\"") from None
         return value
 
     @field_validator("firmware_install_command")
@@ -148,6 +164,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"meters: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _profiles(self) -> Settings:
+        if self.extra_profiles:
+            # Late: only a station given extra profiles pays for loading every feature here.
+            from chargepoint.app.features import IMPLEMENTED
+
+            addable = [p.value for p in FeatureProfile if p in IMPLEMENTED and p not in self.station_model.feature_profiles]
+            for name in self.extra_profiles:
+                if name not in IMPLEMENTED:
+                    raise ValueError(f"extra_profiles: {name!r} is not a profile this station can serve; one of: {', '.join(addable)}")
+        if self.reserve_connector_zero and FeatureProfile.RESERVATION not in self.feature_profiles:
+            raise ValueError('reserve_connector_zero: needs the Reservation profile (extra_profiles = ["Reservation"])')
+        return self
+
     @property
     def meter_specs(self) -> list[MeterSpec]:
         assert self.meters is not None
@@ -157,6 +187,16 @@ class Settings(BaseSettings):
     def station_model(self) -> StationModel:
         """The emulated model; settings validation has already proved the name exists."""
         return get_profile(self.profile).model(self.model)
+
+    @property
+    def feature_profiles(self) -> tuple[FeatureProfile, ...]:
+        """The model's profiles, then the extra ones it lacks: what the station may serve."""
+        own = self.station_model.feature_profiles
+        return (*own, *(FeatureProfile(name) for name in dict.fromkeys(self.extra_profiles) if name not in own))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def connector_count(self) -> int:

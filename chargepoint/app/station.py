@@ -20,6 +20,7 @@ from chargepoint.app.features import FEATURES, Feature
 from chargepoint.app.file_jobs import diagnostics, firmware_updates
 from chargepoint.app.hardware import meter_for, simulated_evse
 from chargepoint.app.settings import Settings
+from chargepoint.app.vendor_parts import vehicle_ids, vendor_parts
 from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
 from chargepoint.authorization.cache import AuthorizationCache
 from chargepoint.authorization.id_tags import IdTagStore
@@ -50,6 +51,8 @@ from chargepoint.metering.sampled import TransactionSampler
 from chargepoint.metering.values import MeterValueBuilder
 from chargepoint.metering.watch import MeterWatch
 from chargepoint.remote_trigger.trigger import Triggers
+from chargepoint.reservation.feature import Reservations
+from chargepoint.reservation.store import ReservationStore
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
 from chargepoint.smart_charging.schedule import Limits
@@ -105,19 +108,25 @@ class Station:
         self.queue = TransactionQueue(self.db, self.link, self.config)
         self.transactions = Transactions(self.db, self.queue, self.config)
         builder = MeterValueBuilder(self.config, self.clock)
+        self._vehicle_ids = vehicle_ids(settings, self.config)
         self.connectors = self._connectors(TransactionSampler(self.transactions, self.config, builder), stored)
         route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
         self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
         self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
+        self.vendor = vendor_parts(settings, self.config, self._state, self.connectors, self.clock, self.data_transfer)
         self._profile_features(scrubber)
         served = set(self.config.csl("SupportedFeatureProfiles"))
-        self.link.serve(merge_routes(f for f in self._features(builder, served) if f.profile in served))
+        self.link.serve(
+            merge_routes(f for f in self._features(builder, served) if f.profile in served), self.data_transfer.lenience
+        )
         self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
-        bench = BenchCommands(self.link, self.queue, self.config, self.station_status, self.connectors, self._jobs)
-        self.control = ControlServer(settings.control_socket, bench.handlers())
+        bench = BenchCommands(
+            self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel
+        )
+        self.control = ControlServer(settings.control_socket, bench.handlers() | self.vendor.handlers)
 
     def _profile_features(self, scrubber: SecretScrubber) -> None:
-        """Smart Charging and Firmware Management: the features with parts of their own."""
+        """Smart Charging, Firmware Management and Reservation: the features with parts of their own."""
         settings = self.settings
         limits = Limits(settings.max_current_a, voltage=settings.nominal_voltage)
         profiles = ProfileStore(self.db)
@@ -129,6 +138,7 @@ class Station:
             lambda: self._request_restart(ResetType.hard),
         )
         self.diagnostics = diagnostics(settings, parts, self.transactions, self.frame_log, scrubber.scrub)
+        self.reservations = Reservations(ReservationStore(self.db), self.station_status, self.connectors, self.config, self.clock)
 
     def _connectors(self, sampler: TransactionSampler, availability: dict[int, str]) -> Connectors:
         connectors = []
@@ -140,6 +150,7 @@ class Station:
                 self.settings.max_current_a,
                 shares_reader=self.settings.connector_count > 1,
                 operative=availability.get(number) != "Inoperative",
+                vehicle_ids=self._vehicle_ids,
             )
             self.reporter.watch(connector)
             connectors.append(connector)
@@ -162,6 +173,7 @@ class Station:
             self.smart_charging,
             self.firmware,
             self.diagnostics,
+            self.reservations,
         ]
         unlisted = sorted({type(f).__name__ for f in features} - {f.__name__ for f in FEATURES})
         if unlisted:
@@ -177,8 +189,14 @@ class Station:
             MessageTrigger.diagnostics_status_notification: lambda: call.DiagnosticsStatusNotification(self.diagnostics.status),
         }
 
-    def _jobs(self) -> dict[str, Any]:
-        return {"firmware": self.firmware.summary(), "diagnostics": self.diagnostics.summary()}
+    def _reports(self) -> dict[str, Any]:
+        """What `status` shows beyond the link and the connectors, each part in its own words."""
+        return {
+            "firmware": self.firmware.summary(),
+            "diagnostics": self.diagnostics.summary(),
+            **self.reservations.summary(),
+            **self.vendor.status(),
+        }
 
     @property
     def status_text(self) -> str:
@@ -213,8 +231,12 @@ class Station:
             workers = [loop.create_task(c.meter.run()) for c in self.connectors]
             workers += [
                 loop.create_task(w)
-                for w in (self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run())
+                for w in (
+                    self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run(),
+                    self.reservations.run(),
+                )
             ]
+            workers += [loop.create_task(worker()) for worker in self.vendor.workers]
             await asyncio.wait([*workers, self.restart], return_when=asyncio.FIRST_COMPLETED)
             for worker in workers:
                 if worker.done():

@@ -58,8 +58,9 @@ class Charging:
         self._sampling: asyncio.Task[None] | None = None
         meter.on_reading(self._enforce_energy_cap)
 
-    async def start(self, id_tag: str, parent_id_tag: str | None) -> str:
-        """Under the connector's lock; returns what the driver is shown."""
+    async def start(self, id_tag: str, parent_id_tag: str | None, reservation_id: int | None = None) -> str:
+        """Under the connector's lock; returns what the driver is shown. `reservation_id`: the
+        reservation this transaction ends (§5.13), told to the CSMS in StartTransaction.req."""
         if not self._evse.tethered and not self._evse.set_lock(True):
             self._state.raise_error(LOCK, ChargePointErrorCode.connector_lock_failure, "socket lock did not close", ErrorKind.FAULT)
             return "transaction not started: the socket lock failed"
@@ -68,7 +69,9 @@ class Charging:
             self._evse.set_lock(False)
             self._state.show()
             return "transaction not started: the meter has never been read"
-        transaction = self._transactions.begin(self._state.id, id_tag, energy_wh(reading), self._sampler.stamp(reading))
+        transaction = self._transactions.begin(
+            self._state.id, id_tag, energy_wh(reading), self._sampler.stamp(reading), reservation_id
+        )
         transaction.data_values = self._sampler.values(
             reading, "StopTxnSampledData", ReadingContext.transaction_begin, float(energy_wh(reading))
         )

@@ -8,12 +8,13 @@ to a transaction (`identification`), the owner's idTag, unplugging, or a CSMS co
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from ocpp.v16.enums import AvailabilityStatus, ChargePointErrorCode, ChargePointStatus, Reason, UnlockStatus
 
 from chargepoint.authorization.authorizer import Authorizer
 from chargepoint.connector.charging import LOCK, Charging
-from chargepoint.connector.identification import Identification
+from chargepoint.connector.identification import Identification, VehicleId
 from chargepoint.connector.state import HARDWARE, ConnectorBusy, ConnectorState
 from chargepoint.connector.status import ConnectorFacts, ErrorKind, contactor_closed, current_offered, derive_status
 from chargepoint.connector.timeout import PreparingTimeout
@@ -50,6 +51,7 @@ class Connector(ConnectorState):
         max_current: float,
         shares_reader: bool,
         operative: bool,
+        vehicle_ids: Callable[[str], VehicleId | None] | None = None,
     ) -> None:
         plugged = evse.pilot in (PilotState.B, PilotState.C)
         super().__init__(number, derive_status(ConnectorFacts(operative=operative, plugged=plugged)), operative)
@@ -60,10 +62,13 @@ class Connector(ConnectorState):
         self._authorizer = authorizer
         self._max_current = max_current
         self._shares_reader = shares_reader
+        self._vehicle_ids = vehicle_ids  # AutoCharge: the idTag an EVCCID stands for, if any
         self._finishing = False  # a transaction ended, or an identification was cancelled, cable in
         self._timed_out = False  # ConnectionTimeOut passed, cable in, nobody identified
         self.limit: float | None = None  # from Smart Charging; see `apply_limit`
         self.limit_source: str = "hardware"
+        self.derated: float | None = None  # see `derate`
+        self.reservation: int | None = None  # the reservationId holding the connector; see `reserve`
         self.charging = Charging(self, evse, meter, transactions, sampler, config, clock, self._ended)
         self.identification = Identification(self, evse, self.charging, authorizer, self._cancelled)
         self.timeout = PreparingTimeout(self.status, lambda: config.integer("ConnectionTimeOut"), self.identification.timed_out)
@@ -95,7 +100,9 @@ class Connector(ConnectorState):
             suspended_by_station=self.charging.suspended_by_station,
             finishing=self._finishing,
             timed_out=self._timed_out,
+            reserved=self.reservation is not None,
             limit=self.limit,
+            derated=self.derated,
         )
 
     def _derive(self, facts: ConnectorFacts) -> ChargePointStatus:
@@ -133,9 +140,21 @@ class Connector(ConnectorState):
             self.show()
             if self.status != S.preparing or self.transaction is not None:
                 return
-            id_tag = self.identification.id_tag or self._authorizer.free_vend_id_tag()
+            vehicle = self._vehicle_id(pilot)
+            if vehicle is not None and vehicle.authorize and self.identification.id_tag is None:
+                self.spawn(self.identification.vehicle_identified(vehicle.id_tag))
+                return
+            named = vehicle.id_tag if vehicle is not None else None
+            id_tag = self.identification.id_tag or named or self._authorizer.free_vend_id_tag()
             if id_tag is not None:
                 await self.identification.start(id_tag)
+
+    def _vehicle_id(self, pilot: PilotState) -> VehicleId | None:
+        """The EV's own identity on the plug-in itself (pilot B), where the vendor uses it."""
+        evccid = self.evse.evccid
+        if pilot is not PilotState.B or evccid is None or self._vehicle_ids is None:
+            return None
+        return self._vehicle_ids(evccid)
 
     async def _unplugged(self) -> None:
         self._finishing = False
@@ -149,7 +168,7 @@ class Connector(ConnectorState):
         if unlock:
             self.evse.set_lock(False)
             self.charging.held_for = None
-        self.identification.id_tag = None
+        self.identification.id_tag = self.identification.asking = None
         self.show()
 
     async def _meter_health(self, failure: str | None) -> None:
@@ -208,10 +227,29 @@ class Connector(ConnectorState):
             self._timed_out = False
             self.show()
 
+    async def reserve(self, reservation_id: int) -> None:
+        """A reservation holds the connector (§5.13; the Reservation profile says who may start)."""
+        async with self.lock:
+            self.reservation = reservation_id
+            self.show()
+
+    async def release(self, reservation_id: int) -> None:
+        """That reservation ended; one made since keeps the connector."""
+        async with self.lock:
+            if self.reservation == reservation_id:
+                self.reservation = None
+                self.show()
+
     async def apply_limit(self, amps: float | None, source: str) -> None:
         """The charging profiles' limit now (Smart Charging); 0 suspends the energy offer."""
         async with self.lock:
             self.limit, self.limit_source = amps, source
+            self.show()
+
+    async def derate(self, amps: float | None) -> None:
+        """The station's own thermal cap (a hot cabinet in WEMOB silent mode); None lifts it."""
+        async with self.lock:
+            self.derated = amps
             self.show()
 
     async def fault(self, code: ChargePointErrorCode, info: str | None) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from ocpp.v16.enums import AuthorizationStatus, ChargePointStatus, Reason
 
@@ -21,6 +23,34 @@ from drivers.evse import Evse, PilotState
 log = logging.getLogger(__name__)
 
 S = ChargePointStatus
+
+
+@dataclass(frozen=True)
+class VehicleId:
+    """The idTag an EV's own identity stands for (WEMOB AutoCharge), and whether it must be
+    authorized like a card or names a session that needs no authorization."""
+
+    id_tag: str
+    authorize: bool
+
+
+class Admission(Protocol):
+    """Who may start a session on which connector while reservations hold them: the
+    Reservation profile's word (§5.13). `ended_by` names the reservation a start ends."""
+
+    def refusal(self, connector: int, id_tag: str, parent_id_tag: str | None, group_known: bool = True) -> str | None: ...
+
+    def ended_by(self, connector: int, id_tag: str, parent_id_tag: str | None) -> int | None: ...
+
+
+class Unreserved:
+    """No Reservation profile wired: every idTag may start anywhere."""
+
+    def refusal(self, connector: int, id_tag: str, parent_id_tag: str | None, group_known: bool = True) -> str | None:
+        return None
+
+    def ended_by(self, connector: int, id_tag: str, parent_id_tag: str | None) -> int | None:
+        return None
 
 
 class Identification:
@@ -39,6 +69,8 @@ class Identification:
         self._cancelled = cancelled  # an identification ended without a transaction, cable perhaps in
         self.id_tag: str | None = None  # accepted, waiting for the cable
         self._parent: str | None = None
+        self.asking: str | None = None  # why the station asks the driver for a card, if it does
+        self.admission: Admission = Unreserved()  # the Reservation profile sets its own
 
     @property
     def _plugged(self) -> bool:
@@ -46,8 +78,9 @@ class Identification:
 
     @property
     def idle(self) -> bool:
-        """Free for a new session: no transaction and not out of service."""
-        return self._charging.transaction is None and self._state.status in (S.available, S.preparing)
+        """Free for a new session: no transaction and not out of service (a reservation says
+        for whom: `admission`)."""
+        return self._charging.transaction is None and self._state.status in (S.available, S.preparing, S.reserved)
 
     async def present(self, id_tag: str) -> str:
         """An idTag at the reader; returns what the station would show the driver."""
@@ -93,23 +126,56 @@ class Identification:
 
     async def accepted(self, id_tag: str, parent_id_tag: str | None = None) -> str:
         """Under the lock: an accepted idTag starts now if the cable is in, else waits for it."""
-        self.id_tag, self._parent = id_tag, parent_id_tag
+        refusal = self.admission.refusal(self._state.id, id_tag, parent_id_tag)
+        if refusal is not None:
+            log.info("connector %d: %s refused: %s", self._state.id, id_tag, refusal)
+            return f"{id_tag} refused: {refusal}"
+        self.id_tag, self._parent, self.asking = id_tag, parent_id_tag, None
         if not self._plugged:
             self._state.show()
             return f"{id_tag} accepted: plug in the cable"
         return await self.start(id_tag)
 
     async def start(self, id_tag: str) -> str:
-        """Under the lock, with the cable in."""
+        """Under the lock, with the cable in; a reservation may still turn the idTag away
+        (a free-vend plug-in, say), or end with this start (§5.13)."""
         parent, self.id_tag, self._parent = self._parent, None, None
-        return await self._charging.start(id_tag, parent)
+        refusal = self.admission.refusal(self._state.id, id_tag, parent)
+        if refusal is not None:
+            log.info("connector %d: no transaction for %s: %s", self._state.id, id_tag, refusal)
+            self._state.show()
+            return f"{id_tag} refused: {refusal}"
+        return await self._charging.start(id_tag, parent, self.admission.ended_by(self._state.id, id_tag, parent))
+
+    async def vehicle_identified(self, id_tag: str) -> None:
+        """The EV named itself (AutoCharge): authorized like a card, under the same keys; a
+        refusal leaves the connector Preparing and the station asking for a card."""
+        verdict = await self._authorizer.authorize(id_tag)
+        async with self._state.lock:
+            if not self._plugged or not self.idle or self.id_tag is not None:
+                return  # unplugged, taken or identified by a card meanwhile
+            if not verdict.accepted:
+                self.asking = f"{id_tag} {verdict.status}: present a card"
+                log.info("connector %d: %s", self._state.id, self.asking)
+                return
+            await self.accepted(id_tag, verdict.parent_id_tag)
 
     async def remote_authorized(self, id_tag: str) -> str:
-        """RemoteStartTransaction, once authorized: the connector may have been taken meanwhile."""
+        """RemoteStartTransaction, once authorized: the connector may have been taken meanwhile.
+        A group reservation needs the idTag's parentIdTag: the list or cache, else Authorize (§5.13)."""
+        parent = None
+        if self.reserved_against(id_tag) is None and self.admission.refusal(self._state.id, id_tag, None) is not None:
+            verdict = await self._authorizer.authorize(id_tag)
+            parent = verdict.parent_id_tag if verdict.accepted else None
         async with self._state.lock:
             if not self.idle:
                 return f"connector {self._state.id} is no longer free"
-            return await self.accepted(id_tag)
+            return await self.accepted(id_tag, parent)
+
+    def reserved_against(self, id_tag: str) -> str | None:
+        """Why a reservation turns `id_tag` away here whatever its group: RemoteStartTransaction
+        is answered before the group can be asked."""
+        return self.admission.refusal(self._state.id, id_tag, None, group_known=False)
 
     async def timed_out(self) -> None:
         async with self._state.lock:
@@ -118,5 +184,5 @@ class Identification:
                 self.cancel()
 
     def cancel(self) -> None:
-        self.id_tag = None
+        self.id_tag = self.asking = None
         self._cancelled()

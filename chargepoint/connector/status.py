@@ -44,6 +44,7 @@ class ConnectorFacts:
     timed_out: bool = False  # ConnectionTimeOut passed with the cable in and no identification
     reserved: bool = False  # a reservation holds the connector (§5.13; set by the Reservation profile)
     limit: float | None = None  # amperes a charging profile allows now (§3.13); None: no profile
+    derated: float | None = None  # amperes the station's own cooling allows (WEMOB silent mode)
 
 
 def _has(facts: ConnectorFacts, kind: ErrorKind) -> bool:
@@ -97,4 +98,5 @@ def current_offered(facts: ConnectorFacts, maximum: float) -> float:
     """The pilot's offer: nothing while the station, or an error, suspends the transaction."""
     if not facts.transaction or facts.suspended_by_station or _has(facts, ErrorKind.SUSPENDS):
         return 0.0
-    return maximum if facts.limit is None else min(maximum, facts.limit)
+    caps = [cap for cap in (facts.limit, facts.derated) if cap is not None]
+    return min([maximum, *caps])

@@ -6,7 +6,9 @@ act on the simulated hardware, which then raises the same events real drivers wo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
@@ -17,10 +19,24 @@ from chargepoint.connector.state import ConnectorBusy, ConnectorState
 from chargepoint.control.server import CommandError, Handler, Reply, Request
 from chargepoint.link.connection import Connection
 from chargepoint.transactions.queue import TransactionQueue
+from chargepoint.vendors.wallbox import id_tag_from_pin
 from configkeys import ChangeStatus, Configuration, TooManyKeys
 from drivers.simulated import SimulatedEvse
 
 FAULT_CODES = sorted(code.value for code in ChargePointErrorCode if code != ChargePointErrorCode.no_error)
+# DIN 70121 and ISO 15118-2 carry the EVCCID as hexBinary of at most 8 and 6 bytes.
+EVCCID = re.compile(r"(?:[0-9A-Fa-f]{2}){1,8}")
+
+
+@dataclass(frozen=True)
+class FrontPanel:
+    """What a person at this model finds besides the cable: a card reader, a PIN pad, and a
+    display that each of their actions wakes."""
+
+    model: str
+    reader: bool
+    pin_pad: bool
+    touched: Callable[[], None] = lambda: None
 
 
 class BenchCommands:
@@ -31,9 +47,11 @@ class BenchCommands:
         config: Configuration,
         station_status: ConnectorState,
         connectors: Connectors,
-        jobs: Callable[[], dict[str, Any]],
+        reports: Callable[[], dict[str, Any]],
+        panel: FrontPanel,
     ) -> None:
-        self._jobs = jobs  # firmware and diagnostics, as their features describe them
+        self._reports = reports  # firmware, diagnostics and vendor parts, as each describes itself
+        self._panel = panel
         self._link = link
         self._queue = queue
         self._config = config
@@ -48,6 +66,7 @@ class BenchCommands:
             "plug": self.plug,
             "unplug": self.unplug,
             "swipe": self.swipe,
+            "pin": self.pin,
             "ev": self.ev,
             "fault": self.fault,
             "lock": self.lock,
@@ -61,7 +80,7 @@ class BenchCommands:
             "queued": self._link.queued + len(self._queue),
             "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
             "connectors": [_connector_status(c) for c in self._connectors],
-            **self._jobs(),
+            **self._reports(),
         }
 
     async def config_get(self, request: Request) -> Reply:
@@ -71,11 +90,18 @@ class BenchCommands:
         return config_set(self._config, str(request.get("key")), str(request.get("value")))
 
     async def plug(self, request: Request) -> Reply:
-        _simulated(self._connector(request)).plug()
-        return {"message": f"connector {request['connector']}: cable plugged in"}
+        evse = _simulated(self._connector(request))
+        evccid = request.get("evccid")
+        if evccid is not None and not (isinstance(evccid, str) and EVCCID.fullmatch(evccid)):
+            raise CommandError("--evccid must be 1 to 8 bytes in hexadecimal, e.g. 0A1B2C3D4E5F")
+        evse.plug(evccid.upper() if evccid else None)
+        self._panel.touched()
+        presented = f" (the EV presents EVCCID {evccid.upper()})" if evccid else ""
+        return {"message": f"connector {request['connector']}: cable plugged in{presented}"}
 
     async def unplug(self, request: Request) -> Reply:
         _simulated(self._connector(request)).unplug()
+        self._panel.touched()
         return {"message": f"connector {request['connector']}: cable unplugged"}
 
     async def ev(self, request: Request) -> Reply:
@@ -105,9 +131,28 @@ class BenchCommands:
         return {"message": f"connector {request['connector']}: lock {'jammed' if evse.lock_jammed else 'free'}"}
 
     async def swipe(self, request: Request) -> Reply:
+        if not self._panel.reader:
+            raise CommandError(
+                f"{self._panel.model} has no RFID reader: start with RemoteStartTransaction (the CPO's app),"
+                " or set AuthEnabled false for free charging"
+            )
         id_tag = str(request.get("id_tag", ""))
         if not 1 <= len(id_tag) <= 20:
             raise CommandError("idTag must be 1 to 20 characters (OCPP IdToken)")
+        return await self._present(id_tag, request)
+
+    async def pin(self, request: Request) -> Reply:
+        """Bench: a PIN typed on the station's pad (Wallbox Commander 2)."""
+        if not self._panel.pin_pad:
+            raise CommandError(f"{self._panel.model} has no PIN pad")
+        try:
+            id_tag = id_tag_from_pin(str(request.get("code", "")))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        return await self._present(id_tag, request)
+
+    async def _present(self, id_tag: str, request: Request) -> Reply:
+        self._panel.touched()
         connector = self._connector(request) if request.get("connector") is not None else self._pick_for(id_tag)
         try:
             return {"message": f"connector {connector.id}: {await connector.identification.present(id_tag)}"}
@@ -147,9 +192,9 @@ class BenchCommands:
         for connector in self._connectors:
             if connector.transaction is not None and connector.transaction.id_tag == id_tag:
                 return connector
-        for wanted in (ChargePointStatus.preparing, ChargePointStatus.available):
+        for wanted in (ChargePointStatus.preparing, ChargePointStatus.reserved, ChargePointStatus.available):
             for connector in self._connectors:
-                if connector.status == wanted and connector.transaction is None:
+                if connector.status == wanted and connector.transaction is None and _may_take(connector, id_tag):
                     return connector
         charging = [c for c in self._connectors if c.transaction is not None]
         if len(charging) == 1:
@@ -171,6 +216,11 @@ def config_get(config: Configuration, keys: list[str]) -> Reply:
 def config_set(config: Configuration, key: str, value: str) -> Reply:
     status = config.change(key, value)
     return {"status": status.value, "accepted": status in (ChangeStatus.ACCEPTED, ChangeStatus.REBOOT_REQUIRED)}
+
+
+def _may_take(connector: Connector, id_tag: str) -> bool:
+    """A Reserved connector is the reader's pick only for a card its reservation may admit."""
+    return connector.status != ChargePointStatus.reserved or connector.identification.reserved_against(id_tag) is None
 
 
 def _connector_number(request: Request) -> int:
@@ -201,4 +251,7 @@ def _connector_status(connector: Connector) -> dict[str, Any]:
         "limit_a": connector.limit,  # None: no charging profile limits the connector
         "limit_source": connector.limit_source,
         "locked": connector.evse.locked,
+        "derated_a": connector.derated,  # None: the cabinet lets the full current through
+        "asking": connector.identification.asking,  # why the station asks for a card, if it does
+        "reservation_id": connector.reservation,  # the reservation holding the connector, if any
     }

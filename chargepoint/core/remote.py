@@ -52,8 +52,8 @@ class RemoteTransactions:
     def remote_start(
         self, id_tag: str, connector_id: int | None = None, charging_profile: dict[str, Any] | None = None
     ) -> call_result.RemoteStartTransaction:
-        connector = self._pick(connector_id)
-        refusal = self._start_refusal(connector, charging_profile)
+        connector = self._pick(connector_id, id_tag)
+        refusal = self._start_refusal(connector, charging_profile, id_tag)
         if refusal is not None:
             log.info("RemoteStartTransaction for %s rejected: %s", id_tag, refusal)
             return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
@@ -65,20 +65,23 @@ class RemoteTransactions:
         connector.spawn(self._start_remotely(connector, id_tag))
         return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
 
-    def _pick(self, connector_id: int | None) -> Connector | None:
-        """Without a connectorId the station chooses: a cable already in wins over an empty socket."""
+    def _pick(self, connector_id: int | None, id_tag: str) -> Connector | None:
+        """Without a connectorId the station chooses: a cable already in wins over an empty socket,
+        and a connector reserved for another idTag is passed over."""
         if connector_id is not None:
             return self._connectors.number(connector_id)
-        free = [c for c in self._connectors if c.idle]
+        free = [c for c in self._connectors if c.idle and c.identification.reserved_against(id_tag) is None]
         return next((c for c in free if c.plugged), free[0] if free else None)
 
-    def _start_refusal(self, connector: Connector | None, profile: dict[str, Any] | None) -> str | None:
+    def _start_refusal(self, connector: Connector | None, profile: dict[str, Any] | None, id_tag: str) -> str | None:
         if not self._outbox.accepted:
             return "the station is not Accepted yet"
         if connector is None:
             return "no such connector, or none free"
         if not connector.idle:
             return f"connector {connector.id} is {connector.status}"
+        if (reserved := connector.identification.reserved_against(id_tag)) is not None:
+            return reserved  # §5.13
         if profile is not None and profile.get("charging_profile_purpose") != ChargingProfilePurposeType.tx_profile:
             return "a RemoteStartTransaction profile must be a TxProfile"
         if profile is not None and self._tx_profiles is not None:

@@ -87,6 +87,15 @@ MIGRATIONS: tuple[str, ...] = (
         outcome TEXT
     );
     """,
+    """
+    CREATE TABLE reservation (
+        id INTEGER PRIMARY KEY,
+        connector INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        expiry_date TEXT NOT NULL,
+        parent_id_tag TEXT
+    );
+    """,
 )
 
 

@@ -29,7 +29,7 @@ from websockets.typing import Subprotocol
 
 from chargepoint.infra.clock import Clock
 from chargepoint.link.config import LinkConfig
-from chargepoint.link.endpoint import Routes, StationEndpoint
+from chargepoint.link.endpoint import Lenience, Routes, StationEndpoint, strict
 from chargepoint.link.errors import describe
 from chargepoint.link.framelog import FrameLog
 from chargepoint.link.outbox import CallFailed, NotAccepted
@@ -88,6 +88,7 @@ class Connection:
         self._boot = boot
         self._frame_log = frame_log
         self._routes: Routes = {}
+        self._lenience: Lenience = strict
         self._on_registered: list[Callable[[bool], None]] = []
         self.link_state = LinkState.CONNECTING
         self.registration: RegistrationStatus | None = None
@@ -115,9 +116,9 @@ class Connection:
         if self._endpoint is not None:
             self._endpoint.set_response_timeout(self._timeout)
 
-    def serve(self, routes: Routes) -> None:
+    def serve(self, routes: Routes, lenience: Lenience = strict) -> None:
         """The CSMS actions the station answers: the merged route maps of its features."""
-        self._routes = routes
+        self._routes, self._lenience = routes, lenience
 
     def on_registered(self, listener: Callable[[bool], None]) -> None:
         """listener(first_time) each time the station is Accepted on a new connection."""
@@ -224,7 +225,8 @@ class Connection:
             self.link_state = LinkState.CONNECTED
             log.info("connected to %s", self.url)
             endpoint = StationEndpoint(
-                self._link.identity, connection, self._timeout, self._frame_log, self._answering, self._routes
+                self._link.identity, connection, self._timeout, self._frame_log, self._answering, self._routes,
+                self._lenience,
             )
             reader = asyncio.create_task(endpoint.start())
             sender: asyncio.Task[None] | None = None

@@ -22,6 +22,13 @@ from chargepoint.link.framing import NOT_SUPPORTED, FrameRejected, check_action,
 log = logging.getLogger(__name__)
 
 Routes = dict[str, dict[str, Any]]
+# A feature's own leniency, applied to a CALL before the schema judges it (a vendor message
+# whose manual shows JSON where OCPP says text); it edits the payload in place.
+Lenience = Callable[[Any], None]
+
+
+def strict(_: Any) -> None:
+    """No leniency: every CALL meets the official schema as it came."""
 
 
 def merge_routes(features: Iterable[object]) -> Routes:
@@ -44,11 +51,13 @@ class StationEndpoint(ChargePoint):
         frame_log: FrameLog,
         answering: Callable[[], bool],
         routes: Routes,
+        lenience: Lenience = strict,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=logging.getLogger("ocpp"))
         self._frame_log = frame_log
         self._answering = answering
         self.route_map = routes
+        self._lenience = lenience
         self._idle = asyncio.Event()  # no CSMS request is being handled
         self._idle.set()
 
@@ -79,6 +88,7 @@ class StationEndpoint(ChargePoint):
                 log.info("ignoring %s from the CSMS: registration Rejected", message.action)
                 return
             check_action(message, self.route_map)
+            self._lenience(message)
             check_payload(message)
         except FrameRejected as rejected:
             if rejected.code == NOT_SUPPORTED:

@@ -36,6 +36,7 @@ class Transaction:
     parent_id_tag: str | None = None  # who else may stop it (§3.10); known from the idTagInfo
     # StopTxnSampledData / StopTxnAlignedData values as they were taken, for transactionData.
     data_values: list[dict[str, Any]] = field(default_factory=list)
+    reservation_id: int | None = None  # the reservation its start ended (§5.13)
 
 
 class Transactions:
@@ -44,7 +45,12 @@ class Transactions:
         self._queue = queue
         self._config = config
 
-    def begin(self, connector: int, id_tag: str, meter_start: int, timestamp: str) -> Transaction:
+    def begin(
+        self, connector: int, id_tag: str, meter_start: int, timestamp: str, reservation_id: int | None = None
+    ) -> Transaction:
+        start: dict[str, Any] = {"connector_id": connector, "id_tag": id_tag, "meter_start": meter_start, "timestamp": timestamp}
+        if reservation_id is not None:
+            start["reservation_id"] = reservation_id  # §4.8: this start ends that reservation
         with self._db.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO charging_transaction (connector, id_tag, meter_start, started_at, last_meter_wh, "
@@ -53,15 +59,12 @@ class Transactions:
             )
             assert cursor.lastrowid is not None
             local_id = cursor.lastrowid
-            self._queue.push(
-                conn,
-                local_id,
-                START,
-                {"connector_id": connector, "id_tag": id_tag, "meter_start": meter_start, "timestamp": timestamp},
-            )
+            self._queue.push(conn, local_id, START, start)
         self._queue.wake()
         log.info("connector %d: transaction (local %d) started for %s, meterStart %d Wh", connector, local_id, id_tag, meter_start)
-        return Transaction(local_id, connector, id_tag, meter_start, timestamp, None, meter_start, timestamp)
+        return Transaction(
+            local_id, connector, id_tag, meter_start, timestamp, None, meter_start, timestamp, reservation_id=reservation_id
+        )
 
     def sample(self, transaction: Transaction, energy_wh: int, timestamp: str, meter_value: dict[str, Any]) -> None:
         """Store the register with the sample: it is what a power cut leaves us to bill from."""

@@ -1,2 +1,3 @@
-"""What only one vendor's stations do: `wallbox`, the card UID read as the idTag. Vendor DataTransfer
-handlers register with `core.data_transfer`."""
+"""What only one vendor's stations do: `wemob`, its custom features (§4.4 of WEG's manual);
+`wallbox`, the card UID and the PIN read as idTags. Vendor DataTransfer handlers register with
+`core.data_transfer`."""

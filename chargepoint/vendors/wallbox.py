@@ -1,4 +1,4 @@
-"""RFID card UIDs as the idTags a Wallbox sends.
+"""RFID card UIDs and PIN codes as the idTags a Wallbox sends.
 
 The Wallbox OCPP guide asks for the Mifare UID in the CSMS's authorization list as uppercase
 hexadecimal without separators, little-endian. The UID bytes, in the order the card sends them
@@ -27,3 +27,17 @@ def id_tag_from_uid(uid: bytes) -> str:
     if len(uid) not in UID_SIZES:
         raise ValueError(f"an RFID UID has 4, 7 or 10 bytes, not {len(uid)}")
     return uid[::-1].hex().upper()
+
+
+PIN_PREFIX = "PIN:"
+PIN_DIGITS = (4, 8)
+
+
+def id_tag_from_pin(code: str) -> str:
+    """The idTag of a PIN typed on the Commander 2's pad. The guide says only that a PIN unlocks
+    the charger; sent as "PIN:" and the digits, it can never be mistaken for a card's UID (hex
+    digits alone), and the CSMS sees how the driver identified, as WEMOB's "VID:" shows."""
+    low, high = PIN_DIGITS
+    if not (code.isascii() and code.isdigit() and low <= len(code) <= high):
+        raise ValueError(f"a PIN is {low} to {high} digits")
+    return PIN_PREFIX + code
