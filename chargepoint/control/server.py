@@ -1,7 +1,8 @@
 """The control socket: bench and status commands reach the running daemon here.
 
 One JSON request per connection, one JSON answer back. The socket lives in the data directory
-with mode 0600, so only the station's own user can drive it.
+with mode 0600, so only the station's own user can drive it. Closing removes the socket only if
+it is still the one this server bound: a socket another server put in its place stays.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from chargepoint.infra.inode import still_names
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class ControlServer:
         self._path = path
         self._handlers = handlers
         self._server: asyncio.AbstractServer | None = None
+        self._bound: os.stat_result | None = None
 
     async def start(self) -> None:
         """Bound and made 0600 before it listens, so no one else can ever connect; no umask
@@ -49,6 +53,7 @@ class ControlServer:
         try:
             listener.bind(str(self._path))
             os.chmod(self._path, 0o600)
+            self._bound = os.stat(self._path)
         except OSError:
             listener.close()
             raise
@@ -58,7 +63,9 @@ class ControlServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        self._path.unlink(missing_ok=True)
+        if self._bound is not None and still_names(self._path, self._bound):
+            self._path.unlink()
+        self._bound = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
