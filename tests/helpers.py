@@ -69,3 +69,11 @@ async def transaction_id(daemon: Daemon) -> int:
 async def logged(daemon: Daemon, text: str, timeout: float = 15.0) -> None:
     """Wait until the daemon's log holds `text`, the trace a user or technician would read."""
     await eventually(lambda: text in daemon.logs(), timeout, f"log line {text!r}")
+
+
+async def exited(daemon: Daemon, timeout: float = 30.0) -> int:
+    """The daemon's exit status once it has ended by itself, waiting without blocking the CSMS."""
+    process = daemon.process
+    assert process is not None
+    await eventually(lambda: process.poll() is not None, timeout, f"the daemon exits by itself:\n{daemon.logs()}")
+    return process.returncode

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -20,9 +21,13 @@ from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings
 from chargepoint.infra.database import SchemaTooNew
+from chargepoint.infra.lock import DataDirBusy, DataDirLock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_HARD_RESET = 10  # Hard reset: the service manager (Restart=always) starts the station again
+# How long each waits for the data directory: a starting daemon for an offline `config` (which
+# holds it for milliseconds), `config` for a starting or stopping daemon's control socket.
+RUN_WAIT, CONFIG_WAIT = 2.0, 10.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SchemaTooNew, NoAnswer) as exc:
         print(f"chargepoint: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except DataDirBusy as exc:
+        print(f"chargepoint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (OSError, sqlite3.Error) as exc:
         print(f"chargepoint: cannot use data_dir {settings.data_dir}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -115,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
-        return _run(settings)
+        with DataDirLock(settings.data_dir, wait=RUN_WAIT):
+            return _run(settings)
     if args.command == "demo":
         from chargepoint.app.demo import run_demo
 
@@ -210,10 +219,7 @@ def _config(settings: Settings, args: argparse.Namespace) -> int:
         request = {"command": "config-get", "keys": args.keys}
     else:
         request = {"command": "config-set", "key": args.key, "value": args.value}
-    try:
-        reply = send_command(settings.control_socket, request)
-    except DaemonNotRunning:
-        reply = _config_offline(settings, request)
+    reply = _config_reply(settings, request)
     if not reply["ok"]:
         print(f"chargepoint: {reply['error']}", file=sys.stderr)
         return EXIT_FAILED
@@ -231,8 +237,26 @@ def _config(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_FAILED if reply["unknown"] else EXIT_OK
 
 
+def _config_reply(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
+    """From the daemon if one listens, else from the store under the data directory's lock. A
+    daemon holding the lock without a socket is starting or stopping: wait for either."""
+    deadline = time.monotonic() + CONFIG_WAIT
+    while True:
+        try:
+            return send_command(settings.control_socket, request)
+        except DaemonNotRunning:
+            pass
+        try:
+            with DataDirLock(settings.data_dir):
+                return _config_offline(settings, request)
+        except DataDirBusy:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
+
+
 def _config_offline(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
-    """No daemon: the same rules, straight on the database."""
+    """No daemon: the same rules, straight on the database (the caller holds the lock)."""
     from chargepoint.control.commands import config_get, config_set
     from chargepoint.control.server import CommandError
     from chargepoint.app.configuration import open_configuration

@@ -99,10 +99,9 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def _private(path: Path) -> None:
-    """The database holds the AuthorizationKey: its directory is 0700 and the file 0600
-    (SQLite gives the -wal and -shm files the database file's mode)."""
-    directory = path.parent
+def private_directory(directory: Path) -> None:
+    """The data directory holds the AuthorizationKey and the control socket: no other user may
+    enter it. Checked before anything is created in it (the lock file comes first)."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = directory.stat()
     mode = stat.S_IMODE(info.st_mode)
@@ -111,6 +110,12 @@ def _private(path: Path) -> None:
             raise PermissionError(f"mode {mode:04o} lets other users in; give the station a directory of its own")
         log.warning("data directory %s was mode %04o; making it 0700", directory, mode)
         directory.chmod(0o700)
+
+
+def _private(path: Path) -> None:
+    """The database holds the AuthorizationKey: its directory is 0700 and the file 0600
+    (SQLite gives the -wal and -shm files the database file's mode)."""
+    private_directory(path.parent)
     os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
     if stat.S_IMODE(path.stat().st_mode) & 0o077:
         log.warning("%s was readable by others; making it 0600", path)
