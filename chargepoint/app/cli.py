@@ -20,7 +20,7 @@ from ocpp.v16.enums import ResetType
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings
-from chargepoint.infra.database import SchemaTooNew
+from chargepoint.infra.database import DatabaseGone, SchemaTooNew
 from chargepoint.infra.lock import DataDirBusy, DataDirLock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -116,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataDirBusy as exc:
         print(f"chargepoint: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except DatabaseGone:
+        return EXIT_FAILED  # logged at ERROR where it was noticed; the service manager restarts us
     except (OSError, sqlite3.Error) as exc:
         print(f"chargepoint: cannot use data_dir {settings.data_dir}: {exc}", file=sys.stderr)
         return EXIT_FAILED

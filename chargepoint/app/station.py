@@ -233,7 +233,7 @@ class Station:
                 loop.create_task(w)
                 for w in (
                     self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run(),
-                    self.reservations.run(),
+                    self.reservations.run(), self.db.watch(),
                 )
             ]
             workers += [loop.create_task(worker()) for worker in self.vendor.workers]

@@ -3,10 +3,16 @@
 The board's flash may lose power at any instant, so the database runs in WAL mode with
 synchronous=FULL: a write that returned is on the medium. Each write is a single short
 transaction; callers persist before they acknowledge anything to the CSMS.
+
+A file deleted or replaced under the open connection would take every later write into an
+inode no restart reads: the database notices (before each commit, and every GHOST_CHECK
+seconds while idle), refuses all further writes, and its watcher ends the station so the
+service manager starts it again on what is really on disk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
@@ -16,7 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from chargepoint.infra.inode import still_names
+
 log = logging.getLogger(__name__)
+
+GHOST_CHECK = 1.0  # seconds between looks at the file while nothing is written
 
 # Forward-only migrations: index i upgrades a database at user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -126,6 +136,10 @@ class SchemaTooNew(Exception):
     """The file was written by a newer build; touching it could destroy what it knows."""
 
 
+class DatabaseGone(Exception):
+    """The file was deleted or replaced while open: nothing written now would survive a restart."""
+
+
 class Database:
     """An open chargepoint.db, migrated to the newest schema."""
 
@@ -133,6 +147,8 @@ class Database:
         _private(path)
         self.path = path
         self._conn = sqlite3.connect(path, isolation_level=None)
+        self._file = os.stat(path)
+        self._gone = False
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA busy_timeout=5000")
@@ -160,6 +176,7 @@ class Database:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
+            self.check()
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -167,6 +184,21 @@ class Database:
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, params).fetchall()
+
+    def check(self) -> None:
+        """Raise DatabaseGone unless `path` is still the file this connection writes; once
+        gone, always gone, even if a new file appears there."""
+        if not self._gone and not still_names(self.path, self._file):
+            self._gone = True
+            log.error("%s was deleted or replaced while the station ran; refusing every change and exiting", self.path)
+        if self._gone:
+            raise DatabaseGone(f"{self.path} is no longer the file the station opened")
+
+    async def watch(self) -> None:
+        """Notice a vanished file while nothing is written; ends with DatabaseGone."""
+        while True:
+            self.check()
+            await asyncio.sleep(GHOST_CHECK)
 
     def close(self) -> None:
         self._conn.close()
