@@ -137,10 +137,12 @@ def test_the_shipped_example_configuration_is_valid(tmp_path) -> None:
     assert set(Settings.model_fields) <= documented
 
 
-def test_a_password_that_is_no_authorization_key_is_refused_without_being_echoed(config_file: Path) -> None:
-    """The password becomes the AuthorizationKey (whitepaper A00.FR.205: 16-20 bytes in hex)."""
-    result = chargepoint("status", CHARGEPOINT_CONFIG=str(config_file), CHARGEPOINT_PASSWORD="hunter2-secret")
+def test_a_password_that_is_not_printable_is_refused_without_being_echoed(config_file: Path) -> None:
+    """Any printable text may be a password (README, Security profiles); a control character
+    would break the Authorization header."""
+    result = chargepoint("status", CHARGEPOINT_CONFIG=str(config_file), CHARGEPOINT_PASSWORD="hunter2\tsecret")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "chargepoint: setting password: must be 16 to 20 bytes written as 32 to 40 hexadecimal digits"
+        "chargepoint: setting password: must be printable text: 16 to 20 characters or 32 to 40 hexadecimal"
+        " digits (under SecurityProfile 0, any printable password)"
     )

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from configkeys import SECURITY_KEYS, FeatureProfile, Invalid, StationModel, get_profile, normalise
+from configkeys import FeatureProfile, StationModel, get_profile
 from drivers.meter_url import MeterSpec, parse_meter_url
 
 CONFIG_ENV = "CHARGEPOINT_CONFIG"
@@ -117,12 +117,14 @@ class Settings(BaseSettings):
 
     @field_validator("password")
     @classmethod
-    def _authorization_key(cls, value: SecretStr | None) -> SecretStr | None:
-        """It becomes the AuthorizationKey, so it must be one (whitepaper A00.FR.205)."""
-        if value is not None:
-            key = next(key for key in SECURITY_KEYS if key.name == "AuthorizationKey")
-            if isinstance(normalise(key, value.get_secret_value()), Invalid):
-                raise ValueError("must be 16 to 20 bytes written as 32 to 40 hexadecimal digits")
+    def _printable(cls, value: SecretStr | None) -> SecretStr | None:
+        """Any text a CSMS may have issued; which forms a SecurityProfile can use is the link's
+        rule (chargepoint.link.security), since only the key store knows the profile in force."""
+        if value is not None and not (value.get_secret_value() and value.get_secret_value().isprintable()):
+            raise ValueError(
+                "must be printable text: 16 to 20 characters or 32 to 40 hexadecimal digits"
+                " (under SecurityProfile 0, any printable password)"
+            )
         return value
 
     @field_validator("identity")
