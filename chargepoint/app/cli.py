@@ -100,17 +100,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
-        for problem in exc.problems:
-            print(f"chargepoint: setting {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refused(exc)
     try:
         return _dispatch(settings, args)
+    except SettingsError as exc:  # one the hardware refuses at start (a meter path, …)
+        return _refused(exc)
     except (SchemaTooNew, NoAnswer) as exc:
         print(f"chargepoint: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except (OSError, sqlite3.Error) as exc:
         print(f"chargepoint: cannot use data_dir {settings.data_dir}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _refused(exc: SettingsError) -> int:
+    for problem in exc.problems:
+        print(f"chargepoint: setting {problem}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
