@@ -18,7 +18,7 @@ from ocpp.v16.enums import ResetType
 
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
-from chargepoint.app.settings import Settings, SettingsError, load_settings
+from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
 from chargepoint.infra.database import SchemaTooNew
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -97,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "meter-sim":
         return _meter_sim(args)  # a stand-alone device: no station settings needed
+    for warning in unknown_environment(os.environ):
+        print(f"chargepoint: warning: {warning}", file=sys.stderr)
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:

@@ -7,10 +7,12 @@ instead (configkeys/), so the two never compete for the same value.
 
 from __future__ import annotations
 
+import difflib
 import os
 import shlex
 import stat
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -22,7 +24,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from configkeys import FeatureProfile, StationModel, get_profile
 from drivers.meter_url import MeterSpec, parse_meter_url
 
-CONFIG_ENV = "CHARGEPOINT_CONFIG"
+ENV_PREFIX = "CHARGEPOINT_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
 SECRET_SETTINGS = frozenset({"password"})
 
 
@@ -35,7 +38,7 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CHARGEPOINT_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     csms_url: str = "ws://127.0.0.1:9000/ocpp"
     identity: str = "CP001"
@@ -126,6 +129,12 @@ class Settings(BaseSettings):
                 " (under SecurityProfile 0, any printable password)"
             )
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: Any) -> Any:
+        """Logging's names are upper case; people write `debug` or `Info` as well."""
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("identity")
     @classmethod
@@ -247,6 +256,21 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
         return Settings(**values)
     except ValidationError as exc:
         raise SettingsError([_describe(error) for error in exc.errors()]) from None
+
+
+def unknown_environment(environ: Mapping[str, str]) -> list[str]:
+    """One line for each CHARGEPOINT_* variable that names no setting. pydantic-settings ignores
+    those, so a misspelt one would leave the default in force without a word."""
+    names = sorted(Settings.model_fields)
+    lines = []
+    for variable in sorted(environ):
+        if not variable.upper().startswith(ENV_PREFIX) or variable.upper() == CONFIG_ENV:
+            continue
+        name = variable[len(ENV_PREFIX):].lower()
+        if name not in Settings.model_fields:
+            close = difflib.get_close_matches(name, names, n=1)
+            lines.append(f"{variable} names no setting" + (f"; did you mean {ENV_PREFIX}{close[0].upper()}?" if close else ""))
+    return lines
 
 
 def _world_readable(path: Path) -> bool:
