@@ -3,6 +3,7 @@
     sim
     modbus-tcp://HOST[:PORT]?unit=1&model=sdm630
     modbus-rtu:///dev/ttyUSB0?baudrate=9600&parity=N&stopbits=1&unit=1&model=sdm630
+    modbus-rtu:///tmp/ttyV0?model=sdm630              (any absolute path, e.g. a socat pty)
 
 A wrong URL is refused at start with one line naming the part that is wrong and what is
 allowed, so a technician can fix the configuration file without reading code.
@@ -78,8 +79,9 @@ def parse_meter_url(url: str) -> MeterSpec:
         if port not in range(1, 65536):
             raise ValueError(f"'{url}': the port must be a number 1-65535")
         return TcpSpec(parts.hostname, port, unit, model)
-    if parts.netloc or not parts.path.startswith("/dev/"):
-        raise ValueError(f"'{url}': needs a serial device path, as in modbus-rtu:///dev/ttyUSB0?unit=1&model=sdm630")
+    if parts.netloc or not parts.path.startswith("/"):
+        # Any absolute path: socat's pty pairs live wherever their user put them (/tmp/ttyV0).
+        raise ValueError(f"'{url}': needs a serial device path (absolute), as in modbus-rtu:///dev/ttyUSB0?unit=1&model=sdm630")
     return RtuSpec(
         device=parts.path,
         baudrate=_choice(url, "baudrate", query["baudrate"], BAUD_RATES, ", ".join(map(str, BAUD_RATES))),

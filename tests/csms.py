@@ -201,7 +201,7 @@ class Csms:
         id_tags: dict[str, Payload] | None = None,
         start_id_tags: dict[str, Payload] | None = None,
         data_transfer_status: str = "Accepted",
-        basic_auth: tuple[str, str] | None = None,
+        basic_auth: tuple[str, str | bytes] | None = None,
         reject_auth: bool = False,
         errors: dict[str, str] | None = None,
         ignore: set[str] | None = None,
@@ -215,7 +215,7 @@ class Csms:
         self.start_id_tags: dict[str, Payload] = start_id_tags or {}  # StartTransaction overrides
         self.next_transaction_id = 1
         self.data_transfer_status = data_transfer_status
-        self.basic_auth = basic_auth  # (username, password) the upgrade must carry; None = no check
+        self.basic_auth = basic_auth  # (username, password as text or bytes) the upgrade must carry; None = no check
         self.reject_auth = reject_auth  # answer every upgrade with 401
         self.errors: dict[str, str] = errors or {}  # action -> CALLERROR code to answer with
         self.ignore: set[str] = ignore or set()  # actions recorded but never answered
@@ -422,5 +422,6 @@ class Csms:
                 self._connected.clear()
 
 
-def _basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+def _basic(username: str, password: str | bytes) -> str:
+    secret = password if isinstance(password, bytes) else password.encode()
+    return "Basic " + base64.b64encode(username.encode() + b":" + secret).decode()

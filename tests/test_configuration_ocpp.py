@@ -150,7 +150,7 @@ async def test_authorization_key_never_leaves_the_station(csms, make_daemon) -> 
     password = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
     daemon = make_daemon(csms, password=password)
     await booted(csms, daemon)
-    csms.basic_auth = (csms.identity, secret)
+    csms.basic_auth = (csms.identity, bytes.fromhex(secret))
     assert (await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=secret))).status == "Accepted"
     await csms.wait_connections(2)  # whitepaper A01: a new key, a new connection
     answer = await csms.call(call.GetConfiguration())
@@ -162,7 +162,7 @@ async def test_authorization_key_never_leaves_the_station(csms, make_daemon) -> 
     assert "AuthorizationKey" in daemon.frames()  # the frame was logged, with its value masked
     # Field order and letter case are free in JSON and in CiString key names.
     other = "ffeeddccbbaa99887766554433221100"
-    csms.basic_auth = (csms.identity, other)
+    csms.basic_auth = (csms.identity, bytes.fromhex(other))
     await csms.send_raw(json.dumps([2, "k2", "ChangeConfiguration", {"value": other, "key": "authorizationKEY"}]))
     assert (await csms.next_incoming_response("k2"))[2] == {"status": "Accepted"}
     await csms.wait_connections(3)
@@ -179,7 +179,7 @@ async def test_a_new_key_waits_for_the_answer_to_a_call_in_flight_before_reconne
     await daemon.cli("plug", "1")
     preparing = await csms.wait_for("StatusNotification", lambda p: p["status"] == "Preparing")
     secret = "00112233445566778899aabbccddeeff"
-    csms.basic_auth = (csms.identity, secret)
+    csms.basic_auth = (csms.identity, bytes.fromhex(secret))
     assert (await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=secret))).status == "Accepted"
     await asyncio.sleep(1)
     assert csms.connections == 1, "the link was closed with a StatusNotification unanswered"

@@ -13,6 +13,7 @@ import tty
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from pymodbus import FramerType
@@ -24,6 +25,8 @@ from drivers.meter import MeterError
 from drivers.meter_url import RtuSpec, SimSpec, TcpSpec, open_meter, parse_meter_url
 from drivers.modbus import ModbusMeter, wire_time
 from drivers.registers import ABB_B23, EM24, EM340, MODELS, SDM630, Block, Function, MeterModel, Register, model_blocks
+from tests.conftest import booted
+from tests.helpers import charging
 
 TIMEOUT = 0.3  # short: every fault test waits out timeout × (retries + 1)
 RETRIES = 1
@@ -386,6 +389,7 @@ def test_urls_parse() -> None:
         RtuSpec("/dev/ttyUSB0", 19200, "E", 2, 247, "abb-b23")
     )
     assert parse_meter_url("modbus-rtu:///dev/ttyUSB0?model=sdm120") == RtuSpec("/dev/ttyUSB0", 9600, "N", 1, 1, "sdm120")
+    assert parse_meter_url("modbus-rtu:///tmp/ttyV0?model=sdm630") == RtuSpec("/tmp/ttyV0", 9600, "N", 1, 1, "sdm630")
 
 
 @pytest.mark.parametrize(
@@ -405,6 +409,7 @@ def test_urls_parse() -> None:
         ("modbus-tcp://10.0.0.5?model=sdm630&baudrate=9600", "unknown parameter baudrate; allowed: unit, model"),
         ("modbus-tcp://10.0.0.5?model=sdm630&model=em24", "model given more than once"),
         ("modbus-rtu://ttyUSB0?model=sdm630", "needs a serial device path"),
+        ("modbus-rtu:tmp/ttyV0?model=sdm630", "needs a serial device path (absolute)"),
         ("modbus-rtu:///dev/ttyUSB0?model=sdm630&parity=X", "parity must be N, E or O, got 'X'"),
         ("modbus-rtu:///dev/ttyUSB0?model=sdm630&baudrate=9601", "baudrate must be 1200, 2400"),
         ("modbus-rtu:///dev/ttyUSB0?model=sdm630&stopbits=3", "stopbits must be 1 or 2, got '3'"),
@@ -423,3 +428,34 @@ async def test_open_meter_builds_the_driver_and_refuses_sim() -> None:
     with pytest.raises(ValueError, match="not a Modbus meter"):
         open_meter(SimSpec())  # type: ignore[arg-type]
 
+
+
+async def test_a_meter_at_any_path_behind_the_daemon(csms, make_daemon, tmp_path: Path) -> None:
+    """What socat users do: a pty pair, linked wherever they like (here /tmp/…/ttyV0)."""
+    image = MeterImage(SDM630)
+    image.set(SDM630.energy, 12345.0e3)
+    line = PtyLine()
+    server = await start_rtu_server(image, line)
+    link = tmp_path / "ttyV0"
+    link.symlink_to(line.client_port)
+    try:
+        daemon = make_daemon(csms, meters=[f"modbus-rtu://{link}?model=sdm630"])
+        await booted(csms, daemon)
+        start = await charging(csms, daemon, until="StartTransaction")
+        assert start.payload["meterStart"] == 12345000
+        await daemon.stop()
+    finally:
+        await server.shutdown()
+        line.close()
+
+
+@pytest.mark.parametrize(("kind", "make"), [("a regular file", Path.touch), ("a directory", Path.mkdir)])
+async def test_a_meter_path_that_is_no_serial_device_stops_the_start(make_daemon, tmp_path: Path, kind: str, make) -> None:
+    path = tmp_path / "ttyV0"
+    make(path)
+    daemon = make_daemon(start=False, meters=[f"modbus-rtu://{path}?model=sdm630"], log_level="INFO")
+    result = await daemon.cli("run")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip() == (
+        f"chargepoint: setting meters: {path} is {kind}, not a serial device (a character device or pty)"
+    )

@@ -11,6 +11,7 @@ import pytest
 import trustme
 from ocpp.v16 import call
 
+from chargepoint.link.security import authorization_key, basic_password
 from tests.conftest import Daemon, booted, eventually
 from tests.csms import Csms
 from tests.fault_proxy import FaultProxy
@@ -18,6 +19,7 @@ from tests.helpers import logged
 
 KEY = "00112233445566778899aabbccddeeff"
 NEW_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4"
+KEY_BYTES = bytes.fromhex(KEY)  # what a whitepaper CSMS compares the Basic password with
 IDENTITY = "CP-TEST-1"
 
 
@@ -54,8 +56,8 @@ def pki(tmp_path: Path) -> Pki:
     return Pki(tmp_path)
 
 
-def basic(password: str) -> str:
-    return "Basic " + base64.b64encode(f"{IDENTITY}:{password}".encode()).decode()
+def basic(password: bytes) -> str:
+    return "Basic " + base64.b64encode(IDENTITY.encode() + b":" + password).decode()
 
 
 async def profile_of(csms: Csms) -> str:
@@ -82,26 +84,92 @@ async def test_profile_0_sends_no_credentials_and_profile_1_sends_basic_auth(csm
     assert "Authorization" not in csms.last_headers
     assert (await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=KEY))).status == "Accepted"
     await csms.wait_connections(2)
-    csms.basic_auth = (IDENTITY, KEY)  # from now on the CSMS insists
+    csms.basic_auth = (IDENTITY, KEY_BYTES)  # from now on the CSMS insists
     assert (await csms.call(call.ChangeConfiguration(key="SecurityProfile", value="1"))).status == "Accepted"
     await csms.wait_connections(3)
-    assert csms.last_headers["Authorization"] == basic(KEY) and csms.refused == 0
+    assert csms.last_headers["Authorization"] == basic(KEY_BYTES) and csms.refused == 0
     assert await profile_of(csms) == "1"
     # A01: a new key is used on the very next connection; the old one is refused from now on.
-    csms.basic_auth = (IDENTITY, NEW_KEY)
+    csms.basic_auth = (IDENTITY, bytes.fromhex(NEW_KEY))
     assert (await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=NEW_KEY))).status == "Accepted"
     await csms.wait_connections(4)
-    assert csms.last_headers["Authorization"] == basic(NEW_KEY) and csms.refused == 0
+    assert csms.last_headers["Authorization"] == basic(bytes.fromhex(NEW_KEY)) and csms.refused == 0
     assert len(csms.received("BootNotification")) == 1  # a reconnect, not a reboot
-    assert_no_secrets(daemon, KEY, NEW_KEY, basic(KEY).split()[1], basic(NEW_KEY).split()[1])
+    assert_no_secrets(daemon, KEY, NEW_KEY, basic(KEY_BYTES).split()[1], basic(bytes.fromhex(NEW_KEY)).split()[1])
+
+
+@pytest.mark.parametrize(
+    ("password", "key", "profile", "sent"),
+    [
+        (KEY, KEY, 1, KEY_BYTES),
+        (KEY.upper(), KEY.upper(), 2, KEY_BYTES),
+        (KEY, KEY, 0, KEY.encode()),
+        ("wallbox-app-pass1", b"wallbox-app-pass1".hex(), 1, b"wallbox-app-pass1"),
+        ("wallbox-app-pass1", b"wallbox-app-pass1".hex(), 0, b"wallbox-app-pass1"),
+        ("pre-2018 pw", b"pre-2018 pw".hex(), 0, b"pre-2018 pw"),
+        ("senha-média-1234", "senha-média-1234".encode().hex(), 1, "senha-média-1234".encode()),
+    ],
+)
+def test_password_forms(password: str, key: str, profile: int, sent: bytes) -> None:
+    assert authorization_key(password) == key
+    assert basic_password(key, profile, password) == sent
+
+
+@pytest.mark.parametrize("profile", [0, 1])
+def test_a_key_from_the_csms_goes_as_its_bytes_under_every_profile(profile: int) -> None:
+    assert basic_password(NEW_KEY, profile, KEY) == bytes.fromhex(NEW_KEY)
+    assert basic_password(NEW_KEY, profile, None) == bytes.fromhex(NEW_KEY)
+
+
+@pytest.mark.parametrize(
+    ("password", "profile", "on_the_wire"),
+    [
+        # 16 to 20 characters: the key of their bytes, so those bytes.
+        pytest.param("wallbox-app-pass1", "1", b"wallbox-app-pass1", id="text-profile-1"),
+        # Hexadecimal digits: the bytes they stand for (OCTT TC_085_CS).
+        pytest.param(KEY, "1", KEY_BYTES, id="hex-profile-1"),
+        # A pre-whitepaper CSMS's password of any length, and one of hex digits: as typed.
+        pytest.param("pre-2018 pw", "0", b"pre-2018 pw", id="any-text-profile-0"),
+        pytest.param(KEY, "0", KEY.encode(), id="hex-profile-0"),
+    ],
+)
+async def test_the_password_setting_on_the_wire(make_daemon, password: str, profile: str, on_the_wire: bytes) -> None:
+    async with Csms(basic_auth=(IDENTITY, on_the_wire)) as csms:
+        daemon = make_daemon(csms, start=False, password=password)
+        if profile == "0":
+            daemon.start()
+        else:
+            await set_profile_before_start(daemon, profile)
+        await booted(csms, daemon)
+        assert csms.last_headers["Authorization"] == basic(on_the_wire) and csms.refused == 0
+        assert await profile_of(csms) == profile
+        assert_no_secrets(daemon, password, KEY, basic(on_the_wire).split()[1])
+
+
+async def test_a_password_of_other_text_serves_profile_0_only(csms, make_daemon) -> None:
+    """A05.FR.02: profiles 1 and 2 need a whitepaper key, and a settings edit after the raise
+    cannot put other text in its place: the station says why and stays off the link."""
+    daemon = make_daemon(csms, start=False, password="pre-2018 pw")
+    refused = await daemon.cli("config", "set", "SecurityProfile", "1")
+    assert (refused.code, refused.out.strip()) == (1, "Rejected")
+    text = daemon.config_file.read_text()
+    daemon.config_file.write_text(text.replace('"pre-2018 pw"', f'"{KEY}"'))
+    accepted = await daemon.cli("config", "set", "SecurityProfile", "1")
+    assert (accepted.code, accepted.out.strip()) == (0, "Accepted")
+    daemon.config_file.write_text(text)
+    daemon.start()
+    await logged(daemon, "SecurityProfile 1 needs an AuthorizationKey of 16 to 20 bytes; the password setting is not one")
+    assert csms.connections == 0
+    assert (await daemon.status())["link"] in ("Error", "Connecting")
+    assert_no_secrets(daemon, "pre-2018 pw", "pre-2018 pw".encode().hex())
 
 
 async def test_profile_2_verifies_the_csms_and_sends_basic_auth(make_daemon, pki) -> None:
-    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY)) as csms:
+    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY_BYTES)) as csms:
         daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
         await set_profile_before_start(daemon, "2")
         await booted(csms, daemon)
-        assert csms.last_headers["Authorization"] == basic(KEY)
+        assert csms.last_headers["Authorization"] == basic(KEY_BYTES)
         assert await profile_of(csms) == "2"
         # Only up: 2 -> 1 or 2 is refused, and 3 is possible here (a client certificate exists).
         for value in ("1", "2", "0"):
@@ -133,7 +201,7 @@ async def test_a_csms_certificate_that_does_not_verify_is_refused(
     else:
         server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         pki.ca.issue_cert("csms.example").configure_cert(server)
-    async with Csms(tls=server, basic_auth=(IDENTITY, KEY)) as csms:
+    async with Csms(tls=server, basic_auth=(IDENTITY, KEY_BYTES)) as csms:
         daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
         await set_profile_before_start(daemon, "2")
         await daemon.wait_socket()
@@ -145,7 +213,7 @@ async def test_a_csms_certificate_that_does_not_verify_is_refused(
 async def test_a_raised_profile_that_cannot_connect_falls_back_to_the_old_one(make_daemon, pki) -> None:
     """A05.FR.08: this CSMS wants TLS with Basic auth (2); profile 3 drops the password, the
     CSMS refuses it, and after three refused connects the station is back on profile 2."""
-    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY)) as csms:
+    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY_BYTES)) as csms:
         daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
         await set_profile_before_start(daemon, "2")
         await booted(csms, daemon)
@@ -153,7 +221,7 @@ async def test_a_raised_profile_that_cannot_connect_falls_back_to_the_old_one(ma
         await logged(daemon, "falling back to 2")
         await csms.wait_connections(2, timeout=20)
         assert csms.refused == 3
-        assert csms.last_headers["Authorization"] == basic(KEY)
+        assert csms.last_headers["Authorization"] == basic(KEY_BYTES)
         assert await profile_of(csms) == "2"
         # The fallback is stored: a restart stays on 2.
         await daemon.stop()
@@ -184,7 +252,7 @@ async def test_a_csms_that_is_down_during_the_trial_does_not_cause_a_fallback(ma
 async def test_a_settings_edit_never_weakens_profile_2(make_daemon, pki, edit: str) -> None:
     """An installer who edits the settings after the raise gets no plaintext link and no
     quiet switch to the system's trust store: the station refuses and says why."""
-    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY)) as csms, Csms() as plain:
+    async with Csms(tls=pki.server(), basic_auth=(IDENTITY, KEY_BYTES)) as csms, Csms() as plain:
         daemon = make_daemon(csms, start=False, password=KEY, **pki.station_settings())
         result = await daemon.cli("config", "set", "SecurityProfile", "2")
         assert result.out.strip() == "Accepted"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chargepoint.app.settings import SettingsError, load_settings
+from chargepoint.app.settings import SettingsError, load_settings, unknown_environment
 from tests.conftest import ROOT
 
 
@@ -137,10 +137,52 @@ def test_the_shipped_example_configuration_is_valid(tmp_path) -> None:
     assert set(Settings.model_fields) <= documented
 
 
-def test_a_password_that_is_no_authorization_key_is_refused_without_being_echoed(config_file: Path) -> None:
-    """The password becomes the AuthorizationKey (whitepaper A00.FR.205: 16-20 bytes in hex)."""
-    result = chargepoint("status", CHARGEPOINT_CONFIG=str(config_file), CHARGEPOINT_PASSWORD="hunter2-secret")
+def test_a_password_that_is_not_printable_is_refused_without_being_echoed(config_file: Path) -> None:
+    """Any printable text may be a password (README, Security profiles); a control character
+    would break the Authorization header."""
+    result = chargepoint("status", CHARGEPOINT_CONFIG=str(config_file), CHARGEPOINT_PASSWORD="hunter2\tsecret")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "chargepoint: setting password: must be 16 to 20 bytes written as 32 to 40 hexadecimal digits"
+        "chargepoint: setting password: must be printable text: 16 to 20 characters or 32 to 40 hexadecimal"
+        " digits (under SecurityProfile 0, any printable password)"
     )
+
+
+@pytest.mark.parametrize("written", ["debug", "Info", "WARNING", "error"])
+def test_log_level_takes_any_letter_case(config_file: Path, written: str) -> None:
+    assert load_settings(write(config_file, f'log_level = "{written}"\n')).log_level == written.upper()
+    result = chargepoint(
+        "config", "get", "HeartbeatInterval", CHARGEPOINT_CONFIG=str(config_file), CHARGEPOINT_LOG_LEVEL=written
+    )
+    assert (result.returncode, result.stderr) == (0, ""), result
+
+
+@pytest.mark.parametrize(
+    ("environ", "lines"),
+    [
+        ({"CHARGEPOINT_IDENTITY": "CP2", "CHARGEPOINT_CONFIG": "x.toml", "HOME": "/root"}, []),
+        ({"chargepoint_identity": "CP2"}, []),  # pydantic-settings takes any letter case
+        ({"CHARGEPOINT_IDENTIY": "CP2"}, ["CHARGEPOINT_IDENTIY names no setting; did you mean CHARGEPOINT_IDENTITY?"]),
+        ({"CHARGEPOINT_METER": "sim"}, ["CHARGEPOINT_METER names no setting; did you mean CHARGEPOINT_METERS?"]),
+        ({"CHARGEPOINT_HEARTBEAT": "30"}, ["CHARGEPOINT_HEARTBEAT names no setting"]),
+    ],
+)
+def test_an_environment_variable_that_names_no_setting_is_named(environ: dict[str, str], lines: list[str]) -> None:
+    assert unknown_environment(environ) == lines
+
+
+def test_an_unknown_environment_variable_is_a_warning_not_a_failure(config_file: Path) -> None:
+    result = chargepoint(
+        "config", "get", "HeartbeatInterval", CHARGEPOINT_CONFIG=str(config_file), CHARGEPOINT_IDENTIY="CP2"
+    )
+    assert result.returncode == 0 and result.stdout.split()[0] == "HeartbeatInterval", result
+    assert result.stderr == (
+        "chargepoint: warning: CHARGEPOINT_IDENTIY names no setting; did you mean CHARGEPOINT_IDENTITY?\n"
+    )
+
+
+def test_meters_in_the_environment_are_a_json_list(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The syntax the README gives for CHARGEPOINT_METERS."""
+    monkeypatch.setenv("CHARGEPOINT_CONNECTORS", "2")
+    monkeypatch.setenv("CHARGEPOINT_METERS", '["sim", "modbus-tcp://192.168.1.10:502?unit=2&model=sdm630"]')
+    assert load_settings(config_file).meters == ["sim", "modbus-tcp://192.168.1.10:502?unit=2&model=sdm630"]

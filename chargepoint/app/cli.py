@@ -19,7 +19,7 @@ from ocpp.v16.enums import ResetType
 
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
-from chargepoint.app.settings import Settings, SettingsError, load_settings
+from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
 from chargepoint.infra.database import DatabaseGone, SchemaTooNew
 from chargepoint.infra.lock import DataDirBusy, DataDirLock
 
@@ -102,14 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "meter-sim":
         return _meter_sim(args)  # a stand-alone device: no station settings needed
+    for warning in unknown_environment(os.environ):
+        print(f"chargepoint: warning: {warning}", file=sys.stderr)
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
-        for problem in exc.problems:
-            print(f"chargepoint: setting {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refused(exc)
     try:
         return _dispatch(settings, args)
+    except SettingsError as exc:  # one the hardware refuses at start (a meter path, …)
+        return _refused(exc)
     except (SchemaTooNew, NoAnswer) as exc:
         print(f"chargepoint: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -121,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, sqlite3.Error) as exc:
         print(f"chargepoint: cannot use data_dir {settings.data_dir}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _refused(exc: SettingsError) -> int:
+    for problem in exc.problems:
+        print(f"chargepoint: setting {problem}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:

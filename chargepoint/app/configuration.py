@@ -9,7 +9,7 @@ from chargepoint.app.settings import Settings
 from chargepoint.infra.database import Database
 from chargepoint.infra.state import KeyTable
 from chargepoint.link.config import LinkConfig
-from chargepoint.link.security import security_profile_rule
+from chargepoint.link.security import authorization_key, security_profile_rule
 from chargepoint.metering.values import MEASURAND_KEYS, capability_rule
 from configkeys import Configuration, catalogue_for, get_profile
 from drivers.meter_url import figures_of
@@ -23,6 +23,7 @@ def link_config(settings: Settings) -> LinkConfig:
         settings.tls_ca,
         settings.tls_cert,
         settings.tls_key,
+        settings.password.get_secret_value() if settings.password else None,
     )
 
 
@@ -31,7 +32,7 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
     model = replace(profile.model(settings.model), feature_profiles=settings.feature_profiles)  # with extra_profiles
     initial = {"MessageTimeout": str(settings.response_timeout)}
     if settings.password:
-        initial["AuthorizationKey"] = settings.password.get_secret_value()
+        initial["AuthorizationKey"] = authorization_key(settings.password.get_secret_value())
     if settings.reserve_connector_zero:  # read-only to the CSMS: the installation decides
         initial["ReserveConnectorZeroSupported"] = "true"
     catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)

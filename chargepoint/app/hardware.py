@@ -6,11 +6,14 @@ simulated cable is found again where it was when the station stopped.
 
 from __future__ import annotations
 
+import os
+import stat
+
 from drivers.evse import PilotState
 from drivers.meter import Meter
-from drivers.meter_url import MeterSpec, SimSpec, open_meter
+from drivers.meter_url import MeterSpec, RtuSpec, SimSpec, open_meter
 from drivers.simulated import SimulatedEvse, SimulatedMeter
-from chargepoint.app.settings import Settings
+from chargepoint.app.settings import Settings, SettingsError
 from chargepoint.infra.state import StateTable
 
 
@@ -29,4 +32,22 @@ def meter_for(spec: MeterSpec, evse: SimulatedEvse) -> Meter:
     """A simulated meter measures what the simulated EV draws."""
     if isinstance(spec, SimSpec):
         return SimulatedMeter(lambda: evse.power_w)
+    if isinstance(spec, RtuSpec):
+        _check_serial_device(spec.device)
     return open_meter(spec)
+
+
+_NOT_SERIAL = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"), (stat.S_ISBLK, "a block device"))
+
+
+def _check_serial_device(path: str) -> None:
+    """Stops the start at a path that holds something other than a serial line. A missing path
+    does not: a USB adapter or a socat pair may appear later, and until then the CSMS sees
+    PowerMeterFailure instead of a station that never connects."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISCHR(mode):
+        kind = next((name for test, name in _NOT_SERIAL if test(mode)), "no character device")
+        raise SettingsError([f"meters: {path} is {kind}, not a serial device (a character device or pty)"])

@@ -7,10 +7,12 @@ instead (configkeys/), so the two never compete for the same value.
 
 from __future__ import annotations
 
+import difflib
 import os
 import shlex
 import stat
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -19,10 +21,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from configkeys import SECURITY_KEYS, FeatureProfile, Invalid, StationModel, get_profile, normalise
+from configkeys import FeatureProfile, StationModel, get_profile
 from drivers.meter_url import MeterSpec, parse_meter_url
 
-CONFIG_ENV = "CHARGEPOINT_CONFIG"
+ENV_PREFIX = "CHARGEPOINT_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
 SECRET_SETTINGS = frozenset({"password"})
 
 
@@ -35,7 +38,7 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CHARGEPOINT_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     csms_url: str = "ws://127.0.0.1:9000/ocpp"
     identity: str = "CP001"
@@ -117,13 +120,21 @@ class Settings(BaseSettings):
 
     @field_validator("password")
     @classmethod
-    def _authorization_key(cls, value: SecretStr | None) -> SecretStr | None:
-        """It becomes the AuthorizationKey, so it must be one (whitepaper A00.FR.205)."""
-        if value is not None:
-            key = next(key for key in SECURITY_KEYS if key.name == "AuthorizationKey")
-            if isinstance(normalise(key, value.get_secret_value()), Invalid):
-                raise ValueError("must be 16 to 20 bytes written as 32 to 40 hexadecimal digits")
+    def _printable(cls, value: SecretStr | None) -> SecretStr | None:
+        """Any text a CSMS may have issued; which forms a SecurityProfile can use is the link's
+        rule (chargepoint.link.security), since only the key store knows the profile in force."""
+        if value is not None and not (value.get_secret_value() and value.get_secret_value().isprintable()):
+            raise ValueError(
+                "must be printable text: 16 to 20 characters or 32 to 40 hexadecimal digits"
+                " (under SecurityProfile 0, any printable password)"
+            )
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: Any) -> Any:
+        """Logging's names are upper case; people write `debug` or `Info` as well."""
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("identity")
     @classmethod
@@ -245,6 +256,21 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
         return Settings(**values)
     except ValidationError as exc:
         raise SettingsError([_describe(error) for error in exc.errors()]) from None
+
+
+def unknown_environment(environ: Mapping[str, str]) -> list[str]:
+    """One line for each CHARGEPOINT_* variable that names no setting. pydantic-settings ignores
+    those, so a misspelt one would leave the default in force without a word."""
+    names = sorted(Settings.model_fields)
+    lines = []
+    for variable in sorted(environ):
+        if not variable.upper().startswith(ENV_PREFIX) or variable.upper() == CONFIG_ENV:
+            continue
+        name = variable[len(ENV_PREFIX):].lower()
+        if name not in Settings.model_fields:
+            close = difflib.get_close_matches(name, names, n=1)
+            lines.append(f"{variable} names no setting" + (f"; did you mean {ENV_PREFIX}{close[0].upper()}?" if close else ""))
+    return lines
 
 
 def _world_readable(path: Path) -> bool:

@@ -6,7 +6,7 @@ These come from the settings and are fixed for the life of the process; what the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,6 +19,8 @@ class LinkConfig:
     tls_ca: Path | None = None  # the CSMS's CA (profiles 2 and 3)
     tls_cert: Path | None = None  # our client certificate (profile 3)
     tls_key: Path | None = None
+    # The `password` setting as typed: profile 0 presents it so (security.basic_password).
+    password: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:

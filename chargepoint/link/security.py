@@ -1,7 +1,8 @@
 """The OCPP 1.6 Security Whitepaper's security profiles: how the link authenticates.
 
 0 plain (an AuthorizationKey, when one is set, still goes as HTTP Basic: chargers commissioned
-before security profiles existed send their password that way); 1 HTTP Basic; 2 TLS with the
+before security profiles existed send their password that way, as typed); 1 HTTP Basic, whose
+password is the bytes the AuthorizationKey's hex stands for (OCTT TC_085_CS); 2 TLS with the
 CSMS's certificate checked against our CA and host name, plus HTTP Basic; 3 TLS with our client
 certificate. SecurityProfile may only go up, and only to a profile whose prerequisites this
 installation has (A05.FR.01-04): a downgrade would let an attacker with CSMS access weaken the
@@ -21,7 +22,7 @@ from websockets.exceptions import InvalidStatus
 
 from chargepoint.infra.state import StateTable
 from chargepoint.link.config import LinkConfig
-from configkeys import Configuration
+from configkeys import SECURITY_KEYS, Configuration, Invalid, normalise
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,36 @@ class LinkSecurity:
     headers: dict[str, str]
 
 
+def is_whitepaper_key(value: str | None) -> bool:
+    """16 to 20 bytes written as 32 to 40 hexadecimal digits (A00.FR.205), by the catalogue's rule."""
+    definition = next(key for key in SECURITY_KEYS if key.name == KEY)
+    return value is not None and not isinstance(normalise(definition, value), Invalid)
+
+
+def authorization_key(password: str) -> str:
+    """The AuthorizationKey a `password` setting stands for. Hexadecimal digits that make a key
+    are one already; any other text (a CSMS's or the Wallbox app's) is the key of its UTF-8
+    bytes, so those bytes go on the wire. Outside 16 to 20 bytes it is no whitepaper key, and
+    only profile 0 uses it."""
+    return password if is_whitepaper_key(password) else password.encode().hex()
+
+
+def basic_password(key: str, profile: int, password: str | None) -> bytes:
+    """The Basic password: the bytes the AuthorizationKey stands for, except under profile 0
+    while the key is still the `password` setting's. Then it is the text as typed, because a
+    pre-whitepaper CSMS compares it with the text it issued, even one of hexadecimal digits."""
+    if profile == 0 and password is not None and key == authorization_key(password):
+        return password.encode()
+    return bytes.fromhex(key)
+
+
 def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         wanted, current = int(value), config.integer(PROFILE_KEY)
         if wanted <= current:
             return f"SecurityProfile only goes up (now {current})"
-        if wanted in (1, 2) and not config.value(KEY):
-            return f"profile {wanted} needs an AuthorizationKey for HTTP Basic auth"
+        if wanted in (1, 2) and not is_whitepaper_key(config.value(KEY)):
+            return f"profile {wanted} needs an AuthorizationKey of 16 to 20 bytes for HTTP Basic auth (A05.FR.02)"
         if wanted >= 2 and (not link.secure or link.tls_ca is None):
             return f"profile {wanted} needs a wss:// csms_url and the CSMS's CA (tls_ca)"
         if wanted == 3 and link.tls_cert is None:
@@ -99,6 +123,11 @@ class SecurityProfiles:
             raise InsecureLink(f"SecurityProfile {profile} needs the CSMS's CA; tls_ca is not set")
         if profile == 3 and link.tls_cert is None:
             raise InsecureLink("SecurityProfile 3 needs a client certificate; tls_cert is not set")
+        if profile in (1, 2) and not is_whitepaper_key(self._config.value(KEY)):
+            raise InsecureLink(
+                f"SecurityProfile {profile} needs an AuthorizationKey of 16 to 20 bytes; the password setting is not one"
+                " (16 to 20 characters or 32 to 40 hexadecimal digits; other text serves SecurityProfile 0 only)"
+            )
         return LinkSecurity(profile, self._tls(profile) if link.secure else None, self._basic_auth(profile))
 
     def connected(self, used: LinkSecurity) -> None:
@@ -136,7 +165,8 @@ class SecurityProfiles:
         key = self._config.value(KEY)
         if profile == 3 or not key:
             return {}
-        token = base64.b64encode(f"{self._link.identity}:{key}".encode()).decode()
+        secret = basic_password(key, profile, self._link.password)
+        token = base64.b64encode(self._link.identity.encode() + b":" + secret).decode()
         return {"Authorization": f"Basic {token}"}
 
     def _tls(self, profile: int) -> ssl.SSLContext:
