@@ -46,6 +46,7 @@ class Daemon:
         self.config_file.chmod(0o600)  # it may hold the password: world-readable would be refused
         self.process: subprocess.Popen[bytes] | None = None
         self.extra_env: dict[str, str] = {}  # e.g. NOTIFY_SOCKET for the daemon only
+        self.preexec: Callable[[], None] | None = None  # run in the daemon's process before it starts
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEPOINT_") and k != "NOTIFY_SOCKET"}
@@ -60,6 +61,7 @@ class Daemon:
                 stdout=log,
                 stderr=log,
                 cwd=ROOT,
+                preexec_fn=self.preexec,
             )
 
     def kill(self) -> None:
