@@ -170,3 +170,11 @@ async def booted(csms: Csms, daemon: Daemon, connectors: int = 1) -> None:
     for number in range(connectors + 1):
         await csms.wait_for("StatusNotification", lambda p, n=number: p["connectorId"] == n, timeout=20)
     await daemon.wait_socket()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs the station daemon `daemon`, so `make test-fast` can leave
+    those (and the `slow` ones) out; a test needs no marker of its own for that."""
+    for item in items:
+        if "make_daemon" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.daemon)
