@@ -2,11 +2,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WHEELHOUSE ?= wheelhouse
+# Empty for Python 3.11 or newer; expanded only when .venv is about to be made.
+OLD_PYTHON = $(shell $(PYTHON) --version 2>&1 | grep -qE '^Python 3\.(1[1-9]|[2-9][0-9])' || echo old)
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test test-fast wheelhouse bench docs clean
 
+# An older Python stops here with one line, before it leaves a .venv that cannot run the station.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(if $(OLD_PYTHON),$(error chargepoint needs Python 3.11 or newer but $(PYTHON) is $(or $(shell $(PYTHON) --version 2>&1 | grep '^Python '),not found): run make PYTHON=python3.11 (or another 3.11+)))
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
@@ -26,6 +31,17 @@ test: $(STAMP)
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q -n auto
 
+# The pure-logic and in-process tests, without the daemon processes and crash tests (markers
+# `daemon`, applied by tests/conftest.py, and `slow`).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto -m "not daemon and not slow"
+
+# Every wheel the station needs, for a board with no package index: copy the folder over, then
+# pip install --no-index --find-links wheelhouse chargepoint. Wheels fit the CPU and the Python
+# version of the machine that builds them, so build where those match the board's.
+wheelhouse: $(STAMP)
+	$(BIN)/pip wheel --quiet --wheel-dir $(WHEELHOUSE) .
+
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 
@@ -34,4 +50,4 @@ docs: $(STAMP)
 	$(BIN)/python -c "from chargepoint.app.layout import package_document as d; print(d(), end='')" > docs/packages.md
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(WHEELHOUSE)

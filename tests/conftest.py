@@ -46,6 +46,7 @@ class Daemon:
         self.config_file.chmod(0o600)  # it may hold the password: world-readable would be refused
         self.process: subprocess.Popen[bytes] | None = None
         self.extra_env: dict[str, str] = {}  # e.g. NOTIFY_SOCKET for the daemon only
+        self.preexec: Callable[[], None] | None = None  # run in the daemon's process before it starts
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEPOINT_") and k != "NOTIFY_SOCKET"}
@@ -60,6 +61,7 @@ class Daemon:
                 stdout=log,
                 stderr=log,
                 cwd=ROOT,
+                preexec_fn=self.preexec,
             )
 
     def kill(self) -> None:
@@ -168,3 +170,11 @@ async def booted(csms: Csms, daemon: Daemon, connectors: int = 1) -> None:
     for number in range(connectors + 1):
         await csms.wait_for("StatusNotification", lambda p, n=number: p["connectorId"] == n, timeout=20)
     await daemon.wait_socket()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs the station daemon `daemon`, so `make test-fast` can leave
+    those (and the `slow` ones) out; a test needs no marker of its own for that."""
+    for item in items:
+        if "make_daemon" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.daemon)

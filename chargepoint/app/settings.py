@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     frame_log: Path | None = None
+    # The frame log's own rotation: a board's flash holds at most max_bytes × files of frames.
+    frame_log_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024, le=1024**3)
+    frame_log_files: int = Field(default=2, ge=1, le=100)  # the current file included
     response_timeout: int = Field(default=30, ge=1, le=3600)  # the initial MessageTimeout key
     reconnect_max_delay: float = Field(default=60.0, ge=0.1, le=3600)
     ev_power_w: float = Field(default=7400.0, gt=0, le=400_000)
@@ -73,7 +76,7 @@ class Settings(BaseSettings):
     firmware_version_file: Path | None = None  # where an installed image states its version
     firmware_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     file_transfer_timeout: float = Field(default=60.0, gt=0, le=3600)  # s without progress
-    log_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)  # per log file, one old file kept
+    log_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)  # the station log's, one old file kept
     # The day that WEMOB's SilentModeSchedule counts seconds in: UTC, like the clock-aligned grid.
     timezone: str = "UTC"
 

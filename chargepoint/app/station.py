@@ -75,7 +75,9 @@ class Station:
         scrubber.add(self.config.value("AuthorizationKey"))
         self.config.subscribe("AuthorizationKey", scrubber.add)
         self.clock = Clock()
-        self.frame_log = FrameLog(settings.frame_log_path, self.clock, scrubber, settings.log_max_bytes)
+        self.frame_log = FrameLog(
+            settings.frame_log_path, self.clock, scrubber, settings.frame_log_max_bytes, settings.frame_log_files
+        )
         self.restart: asyncio.Future[ResetType] | None = None
         self._state = StateTable(self.db)
         model = settings.station_model

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call
 from ocpp.routing import create_route_map
 from ocpp.v16 import ChargePoint
 
@@ -42,6 +45,20 @@ def merge_routes(features: Iterable[object]) -> Routes:
     return merged
 
 
+class _LibraryLog(logging.LoggerAdapter[logging.Logger]):
+    """The `ocpp` library's logger. The library logs whatever a handler raises with its
+    traceback, 14 lines for a CALL a feature refuses on purpose (an OCPPError, which it answers
+    with that CALLERROR); such a refusal is one line here. Any other exception is a fault in the
+    station and keeps its traceback."""
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        refusal = sys.exc_info()[1]
+        if isinstance(refusal, OCPPError) and args and isinstance(args[0], Call):
+            log.warning("CSMS request %s refused (%s: %s)", args[0].action, refusal.code, refusal.description)
+            return
+        super().exception(msg, *args, **kwargs)
+
+
 class StationEndpoint(ChargePoint):
     def __init__(
         self,
@@ -53,7 +70,7 @@ class StationEndpoint(ChargePoint):
         routes: Routes,
         lenience: Lenience = strict,
     ) -> None:
-        super().__init__(identity, connection, response_timeout, logger=logging.getLogger("ocpp"))
+        super().__init__(identity, connection, response_timeout, logger=_LibraryLog(logging.getLogger("ocpp")))
         self._frame_log = frame_log
         self._answering = answering
         self.route_map = routes

@@ -1,7 +1,7 @@
 """The log of every OCPP frame, one JSON object per line: what GetDiagnostics sends a CSMS.
 
-It is size-capped like the station's log: past `max_bytes` the file becomes `<name>.1`
-(replacing the older one) and a new one starts, so a board's flash never fills with frames.
+It is size-capped: past `max_bytes` the file becomes `<name>.1`, `.1` becomes `.2` and so on,
+keeping `files` files in all, and a new one starts, so a board's flash never fills with frames.
 """
 
 from __future__ import annotations
@@ -15,27 +15,42 @@ from chargepoint.infra.clock import Clock
 from chargepoint.infra.secrets import SecretScrubber
 
 UNCAPPED = 0
+KEPT_FILES = 2  # the current file and one older
 
 
-def rotated(path: Path) -> Path:
-    return path.with_name(path.name + ".1")
+def rotated(path: Path, number: int = 1) -> Path:
+    return path.with_name(f"{path.name}.{number}")
 
 
 class FrameLog:
-    def __init__(self, path: Path | None, clock: Clock, scrubber: SecretScrubber, max_bytes: int = UNCAPPED) -> None:
+    def __init__(
+        self, path: Path | None, clock: Clock, scrubber: SecretScrubber, max_bytes: int = UNCAPPED, files: int = KEPT_FILES
+    ) -> None:
         self._clock = clock
         self._scrubber = scrubber
         self._path = path
         self._max_bytes = max_bytes
+        self._files = files
         self._file: TextIO | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._drop_beyond_kept()
             self._file = self._open(path)
 
     @property
     def files(self) -> tuple[Path, ...]:
         """Oldest first, as a diagnostics file takes them."""
-        return () if self._path is None else (rotated(self._path), self._path)
+        if self._path is None:
+            return ()
+        return (*(rotated(self._path, n) for n in range(self._files - 1, 0, -1)), self._path)
+
+    def _drop_beyond_kept(self) -> None:
+        """Older files that a larger `files` once kept: left alone, nothing would ever remove them."""
+        assert self._path is not None
+        for old in self._path.parent.glob(f"{self._path.name}.*"):
+            number = old.name.removeprefix(f"{self._path.name}.")
+            if number.isdecimal() and int(number) >= self._files:
+                old.unlink()
 
     @staticmethod
     def _open(path: Path) -> TextIO:
@@ -54,8 +69,17 @@ class FrameLog:
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         if self._max_bytes and self._file.tell() > self._max_bytes:
             self._file.close()
-            os.replace(self._path, rotated(self._path))
+            self._shift(self._path)
             self._file = self._open(self._path)
+
+    def _shift(self, path: Path) -> None:
+        """The current file becomes `.1`, `.1` becomes `.2`…; the one beyond `files` is gone."""
+        for number in range(self._files - 1, 0, -1):
+            newer = rotated(path, number - 1) if number > 1 else path
+            if newer.exists():
+                os.replace(newer, rotated(path, number))
+        if self._files == 1:
+            path.unlink()
 
     def close(self) -> None:
         if self._file is not None:
