@@ -293,7 +293,8 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
 def _format_status(reply: dict[str, Any]) -> str:
     lines = [
-        f"link: {reply['link']}  registration: {reply['registration']}  queued messages: {reply['queued']}",
+        f"link: {reply['link']}{_link_error_text(reply)}  registration: {reply['registration']}"
+        f"  queued messages: {reply['queued']}",
         f"connector 0: {reply['station']['status']}  error: {reply['station']['error_code']}",
     ]
     for c in reply["connectors"]:
@@ -315,6 +316,13 @@ def _format_status(reply: dict[str, Any]) -> str:
         group = f" (group {r['parent_id_tag']})" if r["parent_id_tag"] else ""
         lines.append(f"reservation {r['reservation_id']}: {where} for {r['id_tag']}{group} until {r['expiry_date']}")
     return "\n".join(lines)
+
+
+def _link_error_text(reply: dict[str, Any]) -> str:
+    """Why the link is down: the cause of the last failed connect, kept while it retries."""
+    if not reply["link_error"]:
+        return ""
+    return f" ({reply['link_error']})" if reply["link"] == "Error" else f" (last failure: {reply['link_error']})"
 
 
 def _clock_time(seconds: int) -> str:

@@ -76,6 +76,7 @@ class BenchCommands:
     async def status(self, request: Request) -> Reply:
         return {
             "link": self._link.link_state.value,
+            "link_error": self._link.link_error,
             "registration": self._link.registration.value if self._link.registration else "None",
             "queued": self._link.queued + len(self._queue),
             "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
