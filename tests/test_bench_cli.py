@@ -14,7 +14,7 @@ from ocpp.v16 import call
 
 from tests.conftest import booted
 from tests.csms import Csms
-from tests.helpers import charging, cli_ok, reaches
+from tests.helpers import charging, cli_fails, cli_ok, reaches
 
 
 def statuses(csms: Csms, connector: int) -> list[str]:
@@ -89,18 +89,34 @@ async def test_unplugging_mid_transaction_stops_it_as_ev_disconnected(csms: Csms
     assert statuses(csms, 1)[-2:] == ["Charging", "Available"]
 
 
-async def test_a_card_the_csms_calls_invalid_starts_nothing(csms: Csms, make_daemon) -> None:
-    csms.id_tags = {"BAD": {"status": "Invalid"}}
+@pytest.mark.parametrize("answer, meaning", [
+    ("Invalid", "unknown or not valid"), ("Blocked", "blocked"), ("Expired", "expired"),
+    ("ConcurrentTx", "already in another transaction"),
+])
+async def test_a_card_the_csms_refuses_starts_nothing_and_the_swipe_fails_saying_why(
+    csms: Csms, make_daemon, answer: str, meaning: str
+) -> None:
+    csms.id_tags = {"BAD": {"status": answer}}
     daemon = make_daemon(csms)
     await booted(csms, daemon)
     await cli_ok(daemon, "plug", "1")
     await reaches(csms, 1, "Preparing")
-    swipe = await daemon.cli("swipe", "BAD")
-    assert "refused" in swipe.out and "Invalid" in swipe.out, swipe
+    told = await cli_fails(daemon, "swipe", "BAD")
+    assert f"connector 1: BAD refused: {answer} ({meaning}), says the CSMS" in told, told
     assert csms.calls("Authorize") == [{"idTag": "BAD"}]
     assert csms.calls("StartTransaction") == []
     report = json.loads(await cli_ok(daemon, "status", "--json"))
     assert report["connectors"][0]["transaction_id"] is None
+
+
+async def test_a_card_offline_with_no_local_authorization_fails_saying_so(make_daemon, unused_tcp_port: int) -> None:
+    daemon = make_daemon(csms_url=f"ws://127.0.0.1:{unused_tcp_port}/ocpp")  # nothing listens: never online
+    await daemon.wait_socket()
+    await cli_ok(daemon, "plug", "1")
+    told = await cli_fails(daemon, "swipe", "CARD1")
+    assert "CARD1 refused: Invalid (offline, and not authorized locally" in told, told
+    assert "AllowOfflineTxForUnknownId" in told
+    assert (await daemon.status())["connectors"][0]["transaction_id"] is None
 
 
 @pytest.mark.parametrize("plugged, before", [(False, "Available"), (True, "Preparing")])
@@ -161,6 +177,56 @@ async def test_mistakes_get_one_line_and_a_failing_exit_status(csms: Csms, make_
         assert all(word in result.err for word in words), (args, result.err)
         assert "Traceback" not in result.err
     assert len(csms.received("StatusNotification")) == reported
+
+
+async def test_bench_commands_that_change_nothing_fail_saying_so(csms: Csms, make_daemon) -> None:
+    daemon = make_daemon(csms)
+    await booted(csms, daemon)
+    mark = len(csms.frames)
+    for args, words in [
+        (("unplug", "1"), "no cable is plugged in"),
+        (("ev", "1", "charge"), "plug first"),
+        (("ev", "1", "suspend"), "plug first"),
+        (("fault", "1", "--clear"), "no fault to clear"),
+        (("fault", "0", "--clear"), "no fault to clear"),
+        (("lock", "1", "free"), "already free"),
+        (("estop",), "no transaction is running"),
+    ]:
+        assert words in await cli_fails(daemon, *args), args
+    await cli_ok(daemon, "plug", "1")
+    await reaches(csms, 1, "Preparing", after=mark)
+    await cli_ok(daemon, "fault", "1", "GroundFailure")
+    await reaches(csms, 1, "Faulted", "GroundFailure", after=mark)
+    quiet = len(csms.received("StatusNotification"))
+    for args, words in [
+        (("plug", "1"), "already plugged in"),
+        (("ev", "1", "suspend"), "the EV is already paused"),
+        (("fault", "1", "GroundFailure"), "GroundFailure is already raised"),
+    ]:
+        assert words in await cli_fails(daemon, *args), args
+    await cli_ok(daemon, "ev", "1", "charge")
+    assert "the EV already asks for energy" in await cli_fails(daemon, "ev", "1", "charge")
+    cleared = len(csms.frames)
+    await cli_ok(daemon, "fault", "1", "--clear")
+    await reaches(csms, 1, "Preparing", after=cleared)
+    # Notifications leave in order: one the refused commands caused would come before this one.
+    assert [p["status"] for p in csms.calls("StatusNotification")[quiet:]] == ["Preparing"]
+
+
+async def test_clearing_faults_clears_the_lock_failure_and_the_hardware_fault_together(csms: Csms, make_daemon) -> None:
+    daemon = make_daemon(csms)
+    await booted(csms, daemon)
+    await cli_ok(daemon, "lock", "1", "jam")
+    await cli_ok(daemon, "plug", "1")
+    await cli_ok(daemon, "swipe", "TAG1")  # the socket lock does not close: ConnectorLockFailure
+    await reaches(csms, 1, "Faulted", "ConnectorLockFailure")
+    await cli_ok(daemon, "fault", "1", "GroundFailure")
+    await reaches(csms, 1, "Faulted", "GroundFailure")
+    await cli_ok(daemon, "lock", "1", "free")
+    mark = len(csms.frames)
+    await cli_ok(daemon, "fault", "1", "--clear")
+    await reaches(csms, 1, "Preparing", after=mark)
+    assert (await daemon.status())["connectors"][0]["error_code"] == "NoError"
 
 
 async def test_status_without_a_daemon_says_the_station_is_not_running(make_daemon) -> None:
