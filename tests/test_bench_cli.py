@@ -243,9 +243,12 @@ async def test_config_through_the_daemon_follows_change_configuration_rules(csms
     assert (await cli_ok(daemon, "config", "get", "HeartbeatInterval")).split() == ["HeartbeatInterval", "RW", "60"]
     assert (await cli_ok(daemon, "config", "set", "MeterValueSampleInterval", "5")).strip() == "Accepted"
     assert await configured(csms, "MeterValueSampleInterval") == "5"
-    for args, status in [(("NoSuchKey", "1"), "NotSupported"), (("HeartbeatInterval", "abc"), "Rejected")]:
+    for args, status, why in [
+        (("NoSuchKey", "1"), "NotSupported", "NoSuchKey: not a key of this station"),
+        (("HeartbeatInterval", "abc"), "Rejected", "HeartbeatInterval: not a whole number; allowed: 0..86400"),
+    ]:
         result = await daemon.cli("config", "set", *args)
-        assert (result.code, result.out.strip()) == (1, status), result
+        assert (result.code, result.out.strip(), result.err.strip()) == (1, status, f"chargepoint: {why}"), result
     assert await configured(csms, "HeartbeatInterval") == "60"
     await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="7"))
     listing = json.loads(await cli_ok(daemon, "config", "get", "MeterValueSampleInterval", "--json"))
@@ -264,6 +267,31 @@ async def test_config_without_a_daemon_uses_the_database_and_the_daemon_sees_it(
     daemon.start()
     await booted(csms, daemon)
     assert await configured(csms, "MeterValueSampleInterval") == "9"
+
+
+@pytest.mark.parametrize("key, value, status, why", [
+    ("HeartbeatInterval", "ten", "Rejected", "not a whole number; allowed: 0..86400"),
+    ("HeartbeatInterval", "86401", "Rejected", "outside 0..86400"),
+    ("NumberOfConnectors", "2", "Rejected", "read-only"),
+    ("MeterValuesSampledData", "Energy.Active.Import.Register,SoC", "Rejected", "the meter cannot provide SoC"),
+    ("HeartbeatIntervall", "60", "NotSupported", "not a key of this station; did you mean HeartbeatInterval?"),
+])
+async def test_config_set_says_why_and_fails(make_daemon, key: str, value: str, status: str, why: str) -> None:
+    daemon = make_daemon(start=False, profile="wallbox")
+    result = await daemon.cli("config", "set", key, value)
+    assert (result.code, result.out.strip(), result.err.strip()) == (1, status, f"chargepoint: {key}: {why}"), result
+
+
+@pytest.mark.parametrize("password", [None, "00112233445566778899aabbccddeeff"])
+async def test_config_get_authorization_key_says_write_only_and_whether_set(make_daemon, password: str | None) -> None:
+    daemon = make_daemon(start=False, **({"password": password} if password else {}))
+    shown = await cli_ok(daemon, "config", "get", "AuthorizationKey")
+    assert shown.strip() == f"AuthorizationKey W  (write-only: {'set' if password else 'not set'})"
+    listing = json.loads(await cli_ok(daemon, "config", "get", "AuthorizationKey", "--json"))
+    assert listing["writeOnly"] == [{"key": "AuthorizationKey", "set": password is not None}]
+    assert listing["unknownKey"] == [] and listing["configurationKey"] == []
+    if password:
+        assert password not in shown and password not in json.dumps(listing)
 
 
 async def test_the_control_socket_is_for_the_station_user_only(csms: Csms, make_daemon) -> None:

@@ -219,13 +219,18 @@ def _config(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if args.action == "set":
         print(reply["status"])
+        if reply["reason"]:
+            print(f"chargepoint: {args.key}: {reply['reason']}", file=sys.stderr)
         return EXIT_OK if reply["accepted"] else EXIT_FAILED
     if args.json:
-        print(json.dumps({"configurationKey": reply["keys"], "unknownKey": reply["unknown"]}, indent=2))
+        listing = {"configurationKey": reply["keys"], "unknownKey": reply["unknown"], "writeOnly": reply["write_only"]}
+        print(json.dumps(listing, indent=2))
     else:
         for key in reply["keys"]:
             mode = "R " if key["readonly"] else "RW"
             print(f"{key['key']} {mode} {'' if key['value'] is None else key['value']}")
+        for key in reply["write_only"]:
+            print(f"{key['key']} W  (write-only: {'set' if key['set'] else 'not set'})")
         for name in reply["unknown"]:
             print(f"{name} unknown key")
     return EXIT_FAILED if reply["unknown"] else EXIT_OK

@@ -6,6 +6,7 @@ act on the simulated hardware, which then raises the same events real drivers wo
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from chargepoint.vendors.wallbox import id_tag_from_pin
 from configkeys import ChangeStatus, Configuration, TooManyKeys
 from drivers.evse import PilotState
 from drivers.simulated import SimulatedEvse
+
+log = logging.getLogger(__name__)
 
 # DIN 70121 and ISO 15118-2 carry the EVCCID as hexBinary of at most 8 and 6 bytes.
 EVCCID = re.compile(r"(?:[0-9A-Fa-f]{2}){1,8}")
@@ -90,7 +93,11 @@ class BenchCommands:
         return config_get(self._config, request.get("keys") or [])
 
     async def config_set(self, request: Request) -> Reply:
-        return config_set(self._config, str(request.get("key")), str(request.get("value")))
+        key, value = str(request.get("key")), str(request.get("value"))
+        reply = config_set(self._config, key, value)
+        why = f" ({reply['reason']})" if reply["reason"] else ""
+        log.info("config set %s=%s: %s%s", key, self._config.shown(key, value), reply["status"], why)
+        return reply
 
     async def plug(self, request: Request) -> Reply:
         evse = _simulated(self._connector(request))
@@ -230,15 +237,20 @@ def config_get(config: Configuration, keys: list[str]) -> Reply:
         reports, unknown = config.get(keys or None)
     except TooManyKeys as exc:
         raise CommandError(str(exc)) from None
+    # A write-only key is unknown to a CSMS that reads it (see Configuration.get), but the
+    # technician on site may learn whether it is set; never its value.
+    write_only = [name for name in unknown if config.has(name)]
     return {
         "keys": [{"key": r.key, "readonly": r.readonly, "value": r.value} for r in reports],
-        "unknown": unknown,
+        "unknown": [name for name in unknown if name not in write_only],
+        "write_only": [{"key": name, "set": config.value(name) is not None} for name in write_only],
     }
 
 
 def config_set(config: Configuration, key: str, value: str) -> Reply:
-    status = config.change(key, value)
-    return {"status": status.value, "accepted": status in (ChangeStatus.ACCEPTED, ChangeStatus.REBOOT_REQUIRED)}
+    outcome = config.change_with_reason(key, value)
+    accepted = outcome.status in (ChangeStatus.ACCEPTED, ChangeStatus.REBOOT_REQUIRED)
+    return {"status": outcome.status.value, "accepted": accepted, "reason": outcome.reason}
 
 
 def _may_take(connector: Connector, id_tag: str) -> bool:
