@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+from importlib import metadata
 
 import pytest
 from ocpp.v16 import call
@@ -227,6 +228,26 @@ async def test_clearing_faults_clears_the_lock_failure_and_the_hardware_fault_to
     await cli_ok(daemon, "fault", "1", "--clear")
     await reaches(csms, 1, "Preparing", after=mark)
     assert (await daemon.status())["connectors"][0]["error_code"] == "NoError"
+
+
+async def test_version_and_help_say_what_a_user_needs(make_daemon) -> None:
+    daemon = make_daemon(start=False)
+    version = await daemon.cli("--version")
+    assert (version.code, version.out) == (0, f"chargepoint {metadata.version('chargepoint')}\n"), version
+    bare = await daemon.cli()
+    assert bare.code == 2 and bare.out == "", bare  # no command is a usage error, as in argparse
+    assert "usage: chargepoint" in bare.err and "swipe" in bare.err and "NumberOfConnectors" in bare.err
+
+    async def help_of(*command: str) -> str:
+        return " ".join((await cli_ok(daemon, *command, "--help")).split())  # argparse wraps lines
+
+    fault = await help_of("fault")
+    assert "N the connector number, 1 to NumberOfConnectors; 0 is the whole station" in fault
+    assert "CODE the ChargePointErrorCode to raise, one of: ConnectorLockFailure, EVCommunicationError," in fault
+    assert "NoError" not in fault
+    assert "N the connector number, 1 to the station's NumberOfConnectors" in await help_of("plug")
+    for command in (("status",), ("config", "get")):
+        assert "--json print" in await help_of(*command), command
 
 
 async def test_status_without_a_daemon_says_the_station_is_not_running(make_daemon) -> None:
