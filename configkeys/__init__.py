@@ -11,7 +11,7 @@ from configkeys.profiles import (
     get_profile,
     served_profiles,
 )
-from configkeys.store import ChangeStatus, Configuration, KeyReport, KeyValueStorage, TooManyKeys
+from configkeys.store import ChangeOutcome, ChangeStatus, Configuration, KeyReport, KeyValueStorage, TooManyKeys
 from configkeys.validation import Invalid, normalise, split_csl
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "SECURITY_KEYS",
     "STANDARD_KEYS",
     "Access",
+    "ChangeOutcome",
     "ChangeStatus",
     "Configuration",
     "FeatureProfile",

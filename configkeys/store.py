@@ -8,6 +8,7 @@ takes effect on the next start.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,17 @@ class ChangeStatus(StrEnum):
     REJECTED = "Rejected"
     REBOOT_REQUIRED = "RebootRequired"
     NOT_SUPPORTED = "NotSupported"
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    """A ChangeConfiguration verdict and why a change was refused: the CSMS hears only the
+    status (ChangeConfiguration.conf has no field for more); the station's log and the
+    technician at `chargepoint config set` get the reason too. A reason never quotes a
+    string value, so a refused AuthorizationKey cannot reach an output."""
+
+    status: ChangeStatus
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,10 @@ class Configuration:
         return reports, unknown
 
     def change(self, key: str, value: str) -> ChangeStatus:
+        """ChangeConfiguration; see `change_with_reason`."""
+        return self.change_with_reason(key, value).status
+
+    def change_with_reason(self, key: str, value: str) -> ChangeOutcome:
         """ChangeConfiguration: validate, persist, then tell subscribers.
 
         The value is on storage before the status is returned, so an Accepted the CSMS sees
@@ -136,23 +152,35 @@ class Configuration:
         """
         definition = self._resolve(key)
         if definition is None:
-            return ChangeStatus.NOT_SUPPORTED
+            close = self.suggestion(key)
+            return ChangeOutcome(
+                ChangeStatus.NOT_SUPPORTED,
+                "not a key of this station" + (f"; did you mean {close}?" if close else ""),
+            )
         if not definition.access.writable:
-            log.info("ChangeConfiguration %s rejected: read-only", definition.name)
-            return ChangeStatus.REJECTED
+            return ChangeOutcome(ChangeStatus.REJECTED, "read-only")
         checked = self._check(definition, value)
         if isinstance(checked, Invalid):
-            log.info("ChangeConfiguration %s rejected: %s", definition.name, checked.reason)
-            return ChangeStatus.REJECTED
+            return ChangeOutcome(ChangeStatus.REJECTED, checked.reason)
         for validator in self._validators.get(definition.name, []):
             reason = validator(checked)
             if reason is not None:
-                log.info("ChangeConfiguration %s rejected: %s", definition.name, reason)
-                return ChangeStatus.REJECTED
+                return ChangeOutcome(ChangeStatus.REJECTED, reason)
         self._storage.save_key(definition.name, checked)
         self._stored[definition.name] = checked
         self._notify(definition.name, checked)
-        return ChangeStatus.REBOOT_REQUIRED if definition.reboot_required else ChangeStatus.ACCEPTED
+        return ChangeOutcome(ChangeStatus.REBOOT_REQUIRED if definition.reboot_required else ChangeStatus.ACCEPTED)
+
+    def suggestion(self, key: str) -> str | None:
+        """The served key a mistyped name most likely meant, e.g. HeartbeatInterval for
+        HeartBeatIntervall; None when no name is close."""
+        close = difflib.get_close_matches(key.lower(), self._names, n=1)
+        return self._names[close[0]] if close else None
+
+    def shown(self, key: str, value: str) -> str:
+        """`value` as a log may show it: the value of a write-only or unknown key (perhaps a
+        mistyped AuthorizationKey) stays inside the station."""
+        return value if self.readable(key) else "(write-only value)"
 
     def restore(self, key: str, value: str) -> None:
         """Put back a value the station itself held before, past the feature rules but not the

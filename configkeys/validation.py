@@ -55,7 +55,7 @@ def _boolean(value: str) -> str | Invalid:
 def _integer(key: KeyDef, value: str) -> str | Invalid:
     text = value.strip()
     if not _INTEGER.fullmatch(text):
-        return Invalid("not a whole number")
+        return Invalid(f"not a whole number; allowed: {_describe_bounds(key.bounds)}")
     number = int(text)
     if not any(low <= number <= high for low, high in key.bounds):
         return Invalid(f"outside {_describe_bounds(key.bounds)}")

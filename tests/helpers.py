@@ -18,6 +18,15 @@ async def cli_ok(daemon: Daemon, *args: str) -> str:
     return result.out
 
 
+async def cli_fails(daemon: Daemon, *args: str) -> str:
+    """Run a `chargepoint` command that must fail as the user is told: exit 1 and one line on
+    stderr, which is returned."""
+    result = await daemon.cli(*args)
+    assert result.code == 1 and len(result.err.strip().splitlines()) == 1, f"chargepoint {' '.join(args)} -> {result}"
+    assert "Traceback" not in result.err
+    return result.err
+
+
 async def configure(csms: Csms, **keys: str) -> None:
     """Set configuration keys the way a CSMS does, by ChangeConfiguration; each must be Accepted."""
     for key, value in keys.items():

@@ -17,7 +17,7 @@ import pytest
 from ocpp.v16 import call, call_result
 
 from chargepoint.authorization import id_tags
-from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
+from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer, why_refused
 from chargepoint.authorization.cache import AuthorizationCache
 from chargepoint.authorization.id_tags import IdTagEntry, IdTagStore
 from chargepoint.authorization.local_list import LocalListManagement
@@ -220,6 +220,23 @@ async def test_a_locally_known_refused_id_stays_refused_offline(station) -> None
     s.cached("OLD", "Accepted", PAST)
     for id_tag, status in [("LISTED", "Blocked"), ("CACHED", "Invalid"), ("OLD", "Expired")]:
         assert (await s.authorizer.authorize(id_tag)).status == status, id_tag
+
+
+@pytest.mark.parametrize(("online", "listed", "id_tag", "answer", "told"), [
+    (True, None, "TAG", "Blocked", "Blocked (blocked), says the CSMS"),
+    (True, None, "TAG", "ConcurrentTx", "ConcurrentTx (already in another transaction), says the CSMS"),
+    (True, None, "TAG", "Expired", "Expired (expired), says the CSMS"),
+    (False, "Blocked", "LISTED", None, "Blocked (blocked), says the local list"),
+    (False, None, "STRANGER", None, "Invalid (offline, and not authorized locally: LocalAuthorizeOffline, AllowOfflineTxForUnknownId)"),
+])
+async def test_a_refusal_says_what_it_means_and_who_decided(station, online, listed, id_tag, answer, told) -> None:
+    s = station(online=online)
+    if listed:
+        s.set(LocalAuthListEnabled="true")
+        s.listed((id_tag, listed, None, None))
+    if answer:
+        s.session.answers[id_tag] = _info(answer)
+    assert why_refused(await s.authorizer.authorize(id_tag)) == told
 
 
 async def test_a_cache_entry_past_its_expiry_is_changed_to_expired(station) -> None:

@@ -349,6 +349,27 @@ def test_subscribers_hear_canonical_value_and_a_failing_one_does_not_silence_oth
     assert heard == ["false"]
 
 
+@pytest.mark.parametrize(("key", "value", "status", "reason"), [
+    ("HeartbeatInterval", "abc", "Rejected", "not a whole number; allowed: 0..86400"),
+    ("HeartbeatInterval", "86401", "Rejected", "outside 0..86400"),
+    ("ClockAlignedDataInterval", "600", "Rejected", "outside 0 or 900..86400"),
+    ("NumberOfConnectors", "2", "Rejected", "read-only"),
+    ("LocalPreAuthorize", "maybe", "Rejected", "not 'true' or 'false'"),
+    ("MeterValuesAlignedData", "Voltage,Bogus", "Rejected", f"item 'Bogus' is not one of {', '.join(MEASURANDS)}"),
+    ("HeartBeatIntervall", "60", "NotSupported", "not a key of this station; did you mean HeartbeatInterval?"),
+    ("NoSuchKey", "1", "NotSupported", "not a key of this station"),
+    ("HeartbeatInterval", "60", "Accepted", None),
+])
+def test_5_3_a_change_says_why_it_was_refused(key: str, value: str, status: str, reason: str | None) -> None:
+    outcome = station().change_with_reason(key, value)
+    assert (outcome.status, outcome.reason) == (status, reason)
+
+
+def test_a_refused_authorization_key_reason_never_quotes_it() -> None:
+    outcome = station().change_with_reason("AuthorizationKey", "my secret password")
+    assert outcome.status == "Rejected" and outcome.reason and "secret" not in outcome.reason
+
+
 def test_extra_validator_can_refuse_a_change() -> None:
     storage = MemoryStorage()
     config = station(storage=storage)
@@ -358,7 +379,7 @@ def test_extra_validator_can_refuse_a_change() -> None:
     )
     assert config.change("SecurityProfile", "1") == "Accepted"
     assert config.change("SecurityProfile", "0") == "Rejected"
-    assert config.change("SecurityProfile", "1") == "Rejected"
+    assert config.change_with_reason("SecurityProfile", "1").reason == "can only go up"
     assert storage.saves == [("SecurityProfile", "1")]
 
 

@@ -11,6 +11,7 @@ from ocpp.v16 import call
 
 from tests.conftest import booted
 from tests.csms import Csms
+from tests.helpers import logged
 
 WEMOB_DEFAULTS = {
     "HeartbeatInterval": ("3000", False),
@@ -115,6 +116,26 @@ async def test_change_configuration_outcomes(make_daemon, profile, model) -> Non
         for key, value, status in CHANGE_OUTCOMES[(profile, model)]:
             answer = await csms.call(call.ChangeConfiguration(key=key, value=value))
             assert answer.status == status, (key, value)
+
+
+async def test_a_refusal_keeps_the_spec_answer_on_the_wire_and_logs_why_in_one_line(csms, make_daemon) -> None:
+    daemon = make_daemon(csms, profile="wallbox")
+    await booted(csms, daemon)
+    for key, value, status, why in [
+        ("HeartbeatInterval", "ten", "Rejected", "not a whole number; allowed: 0..86400"),
+        ("MeterValuesSampledData", "SoC", "Rejected", "the meter cannot provide SoC"),
+        ("HeartBeatIntervall", "60", "NotSupported", "not a key of this station; did you mean HeartbeatInterval?"),
+    ]:
+        mark = len(csms.frames)
+        await csms.call(call.ChangeConfiguration(key=key, value=value))
+        assert [f.payload for f in csms.frames[mark:] if f.direction == "in"] == [{"status": status}]
+        await logged(daemon, f"ChangeConfiguration {key}=")
+        lines = [line for line in daemon.logs().splitlines() if f"ChangeConfiguration {key}" in line]
+        assert len(lines) == 1 and lines[0].endswith(f"{status} ({why})"), lines
+    secret = "my-secret-not-hex"
+    await csms.call(call.ChangeConfiguration(key="AuthorizationKey", value=secret))
+    await logged(daemon, "ChangeConfiguration AuthorizationKey=(write-only value): Rejected (not in the expected format)")
+    assert secret not in daemon.logs()
 
 
 async def test_accepted_value_survives_a_restart(csms, make_daemon) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 
 from ocpp.v16 import call
 
-from tests.conftest import booted
+from tests.conftest import booted, eventually
 from tests.csms import Csms
+from tests.helpers import cli_ok
 
 PASSWORD = "0123456789abcdef0123456789abcdef"
 
@@ -36,6 +38,25 @@ async def test_wrong_credentials_leave_the_link_in_error(make_daemon) -> None:
         assert status["link"] in ("Error", "Connecting") and status["registration"] == "None"
         assert "HTTP 401" in daemon.logs()
         assert PASSWORD not in daemon.logs()
+        cause = "CSMS refused the WebSocket upgrade with HTTP 401 Unauthorized: credentials refused"
+        status = await daemon.status()  # asked after the log line: the cause is recorded first
+        assert status["link_error"].startswith(cause), status
+        shown = await cli_ok(daemon, "status")
+        assert re.search(rf"link: (Error \(|Connecting \(last failure: ){re.escape(cause)}", shown), shown
+        assert PASSWORD not in shown
+
+
+async def test_status_names_why_the_link_is_down_and_forgets_it_once_connected(make_daemon, unused_tcp_port) -> None:
+    daemon = make_daemon(csms_url=f"ws://127.0.0.1:{unused_tcp_port}/ocpp")
+    await daemon.wait_socket()
+    await eventually(lambda: "CSMS link to" in daemon.logs(), 15, "a failed connect")
+    status = await daemon.status()
+    assert status["link_error"] == f"connection refused: nothing listens on 127.0.0.1:{unused_tcp_port} (CSMS down, or wrong port)"
+    async with Csms(port=unused_tcp_port) as csms:
+        await booted(csms, daemon)
+        status = await daemon.status()
+        assert (status["link"], status["link_error"]) == ("Connected", None)
+        assert "last failure" not in await cli_ok(daemon, "status")
 
 
 async def test_reconnects_after_the_csms_drops_the_link_without_booting_again(csms, make_daemon) -> None:

@@ -16,7 +16,7 @@ from ocpp.v16 import call
 from chargepoint.app.settings import SettingsError, load_settings
 from tests.conftest import Daemon, booted
 from tests.csms import Csms
-from tests.helpers import cli_ok, logged, reaches
+from tests.helpers import cli_fails, cli_ok, logged, reaches
 
 BENCH = {"extra_profiles": ["Reservation"]}
 TWO_CONNECTORS = {**BENCH, "model": "wemob-parking-ac22"}
@@ -99,7 +99,7 @@ async def test_only_the_reserved_id_tag_or_its_group_starts_and_start_transactio
     await reaches(csms, 1, "Reserved", after=mark)
     await cli_ok(daemon, "plug", "1")
     await reaches(csms, 1, "Preparing", after=mark)  # G2: the cable, then a card
-    refused = await cli_ok(daemon, "swipe", "TAG2")
+    refused = await cli_fails(daemon, "swipe", "TAG2")
     assert "reserved for another idTag (reservation 7)" in refused
     await cli_ok(daemon, "swipe", "TAG3")  # §5.13: its parentIdTag is the reservation's
     payload = await started(csms, mark)
@@ -139,7 +139,7 @@ async def test_reservations_survive_a_restart_and_end_at_expiry_or_cancel(csms: 
     assert [c["reservation_id"] for c in (await daemon.status())["connectors"]] == [1, None]
     assert "reservation 1: connector 1 for TAG1 until " in await cli_ok(daemon, "status")
     await logged(daemon, "reservation 1 for TAG1 kept over the restart")
-    assert "reserved for another idTag" in await cli_ok(daemon, "swipe", "TAG2", "--connector", "1")
+    assert "reserved for another idTag" in await cli_fails(daemon, "swipe", "TAG2", "--connector", "1")
     # The shared reader: a stranger's card goes to the free connector, the reserved card to its own.
     assert (await cli_ok(daemon, "swipe", "TAG2")).startswith("connector 2: TAG2 accepted")
     assert (await cli_ok(daemon, "swipe", "TAG2")).startswith("connector 2: TAG2: session cancelled")
@@ -176,7 +176,7 @@ async def test_a_connector_0_reservation_keeps_one_connector_free_for_its_id_tag
     await cli_ok(daemon, "swipe", "TAG9", "--connector", "1")  # connector 2 stays free
     assert "reservationId" not in await started(csms, mark)
     await cli_ok(daemon, "plug", "2")
-    kept = await cli_ok(daemon, "swipe", "TAG8", "--connector", "2")
+    kept = await cli_fails(daemon, "swipe", "TAG8", "--connector", "2")
     assert "kept free for reservation 5" in kept
     mark = len(csms.frames)
     await cli_ok(daemon, "swipe", "TAG1", "--connector", "2")

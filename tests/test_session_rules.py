@@ -17,7 +17,7 @@ from ocpp.v16 import call
 
 from tests.conftest import Daemon, booted
 from tests.csms import Csms
-from tests.helpers import charging, cli_ok, configure, logged
+from tests.helpers import charging, cli_fails, cli_ok, configure, logged
 from tests.test_local_list import entry, send_list
 from tests.test_offline import go_offline
 
@@ -190,8 +190,8 @@ async def test_an_expired_local_list_entry_is_refused_offline(make_daemon) -> No
     assert await send_list(first, 1, "Full", [entry("OLD", expiryDate="2020-01-01T00:00:00Z")]) == "Accepted"
     await first.stop()
     await cli_ok(daemon, "plug", "1")
-    out = await cli_ok(daemon, "swipe", "OLD")
-    assert "refused" in out and "Expired" in out, out
+    out = await cli_fails(daemon, "swipe", "OLD")
+    assert "OLD refused: Expired (expired), says the local list" in out, out
     assert (await connector(daemon))["transaction_id"] is None
     assert "started" in await cli_ok(daemon, "swipe", "NEWBIE")  # unknown ids are allowed: expiry refused OLD
 
@@ -202,7 +202,7 @@ async def test_wemob_mode_1_authorizes_by_the_local_list_only_even_online(csms: 
     assert await send_list(csms, 1, "Full", [entry("LISTED")]) == "Accepted"
     await cli_ok(daemon, "plug", "1")
     await cli_ok(daemon, "ev", "1", "charge")
-    assert "refused" in await cli_ok(daemon, "swipe", "UNLISTED")
+    assert "UNLISTED refused: Invalid (unknown or not valid), says the local list" in await cli_fails(daemon, "swipe", "UNLISTED")
     assert "started" in await cli_ok(daemon, "swipe", "LISTED")
     start = await csms.wait_for("StartTransaction", timeout=5)
     assert start.payload["idTag"] == "LISTED"
@@ -227,7 +227,7 @@ async def test_unlock_connector_is_answered_while_a_card_waits_for_authorize(csm
     assert answer.status == "Unlocked"
     assert time.monotonic() - sent < 1.0  # well under MessageTimeout: no lock held across the CALL
     result = await swipe
-    assert result.code == 0 and "refused" in result.out, result  # unanswered: offline rules, unknown id
+    assert result.code == 1 and "SLOW refused: Invalid (offline" in result.err, result  # unanswered: offline rules
 
 
 async def test_connection_timeout_counts_again_after_a_fault_clears_into_preparing(csms: Csms, make_daemon) -> None:

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from ocpp.v16.enums import ResetType
 
+from chargepoint.app import cli_help
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
@@ -37,35 +38,36 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="chargepoint", description="OCPP 1.6J charge point")
+    parser = _Parser(prog="chargepoint", description="OCPP 1.6J charge point", epilog=cli_help.EPILOG)
     parser.add_argument("--config", metavar="FILE", help="TOML settings file (default: $CHARGEPOINT_CONFIG)")
+    parser.add_argument("--version", action=cli_help.VersionAction, help="print the version and exit")
     # Accepted after the subcommand too; SUPPRESS keeps a value given before it.
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)  # none: the help, see main
 
     commands.add_parser("run", parents=[common], help="run the station daemon")
     commands.add_parser("demo", parents=[common], help="a complete charging session against a local CSMS")
     status = commands.add_parser("status", parents=[common], help="link, registration and connectors")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help=cli_help.STATUS_JSON)
 
     config = commands.add_parser("config", parents=[common], help="read or change configuration keys")
     config_commands = config.add_subparsers(dest="action", required=True, parser_class=_Parser)
     get = config_commands.add_parser("get", parents=[common], help="GetConfiguration, locally")
     get.add_argument("keys", nargs="*", metavar="KEY")
-    get.add_argument("--json", action="store_true")
+    get.add_argument("--json", action="store_true", help=cli_help.CONFIG_JSON)
     change = config_commands.add_parser("set", parents=[common], help="ChangeConfiguration, locally")
     change.add_argument("key", metavar="KEY")
     change.add_argument("value", metavar="VALUE")
 
     for name, text in (("plug", "EV cable connected"), ("unplug", "EV cable disconnected")):
         sub = commands.add_parser(name, parents=[common], help=f"bench: {text} on connector N")
-        sub.add_argument("connector", type=int, metavar="N")
+        sub.add_argument("connector", type=int, metavar="N", help=cli_help.CONNECTOR)
         if name == "plug":
             sub.add_argument("--evccid", metavar="HEX", help="the EV's EVCCID, as in its DIN 70121 / ISO 15118 SessionSetupReq")
     pin = commands.add_parser("pin", parents=[common], help="bench: a PIN typed on the station's pad (Commander 2)")
-    pin.add_argument("code", metavar="CODE")
-    pin.add_argument("--connector", type=int, metavar="N")
+    pin.add_argument("code", metavar="CODE", help="the PIN, 4 to 8 digits")
+    pin.add_argument("--connector", type=int, metavar="N", help=cli_help.CONNECTOR)
     hmi = commands.add_parser("hmi", parents=[common], help="bench: the station's own menu (WEMOB DC)")
     hmi_settings = hmi.add_subparsers(dest="setting", required=True, parser_class=_Parser)
     hmi_settings.add_parser("silent-mode", parents=[common], help="More options > Settings > Silent mode").add_argument(
@@ -78,9 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     card = swipe.add_mutually_exclusive_group(required=True)
     card.add_argument("id_tag", metavar="IDTAG", nargs="?")
     card.add_argument("--uid", metavar="HEX", help="a card UID as read (e.g. 04:A2:1B:3C), sent the Wallbox way")
-    swipe.add_argument("--connector", type=int, metavar="N")
+    swipe.add_argument("--connector", type=int, metavar="N", help=cli_help.CONNECTOR + " (default: the reader's pick)")
     ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses")
-    ev.add_argument("connector", type=int, metavar="N")
+    ev.add_argument("connector", type=int, metavar="N", help=cli_help.CONNECTOR)
     ev.add_argument("action", choices=("charge", "suspend"))
     meter_sim = commands.add_parser("meter-sim", parents=[common], help="an SDM630 meter on Modbus TCP, simulated")
     meter_sim.add_argument("--host", default="127.0.0.1")
@@ -88,18 +90,22 @@ def _parser() -> argparse.ArgumentParser:
     meter_sim.add_argument("--power", type=float, default=7400.0, metavar="W", help="constant load in W")
     commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button")
     lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
-    lock.add_argument("connector", type=int, metavar="N")
+    lock.add_argument("connector", type=int, metavar="N", help=cli_help.CONNECTOR)
     lock.add_argument("state", choices=("jam", "free"))
     fault = commands.add_parser("fault", parents=[common], help="bench: raise or clear a ChargePointErrorCode")
-    fault.add_argument("connector", type=int, metavar="N")
-    fault.add_argument("code", nargs="?", metavar="CODE")
-    fault.add_argument("--clear", action="store_true")
+    fault.add_argument("connector", type=int, metavar="N", help=cli_help.FAULT_CONNECTOR)
+    fault.add_argument("code", nargs="?", metavar="CODE", help=cli_help.FAULT_CODE)
+    fault.add_argument("--clear", action="store_true", help="clear the faults raised by hand on connector N")
     fault.add_argument("--info", help="free text sent in StatusNotification.info")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # a usage error, as argparse treats a missing argument: exit 2
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     if args.command == "meter-sim":
         return _meter_sim(args)  # a stand-alone device: no station settings needed
     for warning in unknown_environment(os.environ):
@@ -235,13 +241,18 @@ def _config(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if args.action == "set":
         print(reply["status"])
+        if reply["reason"]:
+            print(f"chargepoint: {args.key}: {reply['reason']}", file=sys.stderr)
         return EXIT_OK if reply["accepted"] else EXIT_FAILED
     if args.json:
-        print(json.dumps({"configurationKey": reply["keys"], "unknownKey": reply["unknown"]}, indent=2))
+        listing = {"configurationKey": reply["keys"], "unknownKey": reply["unknown"], "writeOnly": reply["write_only"]}
+        print(json.dumps(listing, indent=2))
     else:
         for key in reply["keys"]:
             mode = "R " if key["readonly"] else "RW"
             print(f"{key['key']} {mode} {'' if key['value'] is None else key['value']}")
+        for key in reply["write_only"]:
+            print(f"{key['key']} W  (write-only: {'set' if key['set'] else 'not set'})")
         for name in reply["unknown"]:
             print(f"{name} unknown key")
     return EXIT_FAILED if reply["unknown"] else EXIT_OK
@@ -327,7 +338,8 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
 def _format_status(reply: dict[str, Any]) -> str:
     lines = [
-        f"link: {reply['link']}  registration: {reply['registration']}  queued messages: {reply['queued']}",
+        f"link: {reply['link']}{_link_error_text(reply)}  registration: {reply['registration']}"
+        f"  queued messages: {reply['queued']}",
         f"connector 0: {reply['station']['status']}  error: {reply['station']['error_code']}",
     ]
     for c in reply["connectors"]:
@@ -349,6 +361,13 @@ def _format_status(reply: dict[str, Any]) -> str:
         group = f" (group {r['parent_id_tag']})" if r["parent_id_tag"] else ""
         lines.append(f"reservation {r['reservation_id']}: {where} for {r['id_tag']}{group} until {r['expiry_date']}")
     return "\n".join(lines)
+
+
+def _link_error_text(reply: dict[str, Any]) -> str:
+    """Why the link is down: the cause of the last failed connect, kept while it retries."""
+    if not reply["link_error"]:
+        return ""
+    return f" ({reply['link_error']})" if reply["link"] == "Error" else f" (last failure: {reply['link_error']})"
 
 
 def _clock_time(seconds: int) -> str:

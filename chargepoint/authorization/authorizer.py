@@ -55,6 +55,22 @@ class Verdict:
 
 FREE = Verdict(AuthorizationStatus.accepted, source="free")
 NOT_LISTED = Verdict(AuthorizationStatus.invalid, source="local-list")
+MEANINGS = {
+    AuthorizationStatus.invalid: "unknown or not valid",
+    AuthorizationStatus.blocked: "blocked",
+    AuthorizationStatus.expired: "expired",
+    AuthorizationStatus.concurrent_tx: "already in another transaction",
+}
+SAID_BY = {"csms": "the CSMS", "local-list": "the local list", "cache": "the authorization cache"}
+
+
+def why_refused(verdict: Verdict) -> str:
+    """What a driver turned away is told: the status, what it means and who decided, so a
+    technician knows whether to look at the CSMS, the local list or the offline keys."""
+    status = AuthorizationStatus(verdict.status)
+    if verdict.source == "offline":
+        return f"{status.value} (offline, and not authorized locally: LocalAuthorizeOffline, AllowOfflineTxForUnknownId)"
+    return f"{status.value} ({MEANINGS.get(status, status.value)}), says {SAID_BY.get(verdict.source, verdict.source)}"
 
 
 def same_id_token(a: str, b: str) -> bool:

@@ -252,12 +252,13 @@ class Connector(ConnectorState):
             self.derated = amps
             self.show()
 
-    async def fault(self, code: ChargePointErrorCode, info: str | None) -> None:
-        """A hardware error; EVCommunicationError is a warning (§4.9), the rest stop charging."""
+    async def fault(self, code: ChargePointErrorCode, info: str | None) -> bool:
+        """A hardware error; EVCommunicationError is a warning (§4.9), the rest stop charging.
+        False when the same fault was already raised."""
         async with self.lock:
             if code not in SUSPENDING_ERRORS:
-                self.raise_error(HARDWARE, code, info, ErrorKind.FAULT)
+                return self.raise_error(HARDWARE, code, info, ErrorKind.FAULT)
             elif self.status in EV_CONNECTED:
-                self.raise_error(HARDWARE, code, info, ErrorKind.SUSPENDS)
+                return self.raise_error(HARDWARE, code, info, ErrorKind.SUSPENDS)
             else:
                 raise ConnectorBusy(f"{code} applies only while an EV is connected (connector {self.id} is {self.status})")

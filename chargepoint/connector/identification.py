@@ -15,7 +15,7 @@ from typing import Protocol
 
 from ocpp.v16.enums import AuthorizationStatus, ChargePointStatus, Reason
 
-from chargepoint.authorization.authorizer import Authorizer, same_id_token
+from chargepoint.authorization.authorizer import Authorizer, same_id_token, why_refused
 from chargepoint.connector.charging import Charging
 from chargepoint.connector.state import ConnectorBusy, ConnectorState
 from drivers.evse import Evse, PilotState
@@ -41,6 +41,11 @@ class Admission(Protocol):
     def refusal(self, connector: int, id_tag: str, parent_id_tag: str | None, group_known: bool = True) -> str | None: ...
 
     def ended_by(self, connector: int, id_tag: str, parent_id_tag: str | None) -> int | None: ...
+
+
+class Refused(str):
+    """What the station shows a driver it turns away: still the text, typed so the bench
+    command that presented the idTag can fail with it."""
 
 
 class Unreserved:
@@ -83,7 +88,8 @@ class Identification:
         return self._charging.transaction is None and self._state.status in (S.available, S.preparing, S.reserved)
 
     async def present(self, id_tag: str) -> str:
-        """An idTag at the reader; returns what the station would show the driver."""
+        """An idTag at the reader; returns what the station would show the driver, once the
+        decision is made (a `Refused` when nothing came of it)."""
         async with self._state.lock:
             owner = self._charging.transaction
             if owner is None:
@@ -95,15 +101,15 @@ class Identification:
                 raise ConnectorBusy(f"connector {self._state.id} is charging for another idTag")
             async with self._state.lock:
                 if self._charging.transaction is not owner:
-                    return f"{id_tag}: the transaction had already ended"
+                    return Refused(f"{id_tag}: the transaction had already ended")
                 await self._charging.end(Reason.local, id_tag)
                 return f"transaction stopped by {id_tag}"
         verdict = await self._authorizer.authorize(id_tag)
         if verdict.status != AuthorizationStatus.accepted:
-            return f"{id_tag} refused ({verdict.status})"
+            return Refused(f"{id_tag} refused: {why_refused(verdict)}")
         async with self._state.lock:
             if not self.idle:
-                return f"{id_tag} accepted, but connector {self._state.id} is now {self._state.status}"
+                return Refused(f"{id_tag} accepted, but connector {self._state.id} is now {self._state.status}")
             return await self.accepted(id_tag, verdict.parent_id_tag)
 
     def _present_locally(self, id_tag: str) -> str | None:
@@ -129,7 +135,7 @@ class Identification:
         refusal = self.admission.refusal(self._state.id, id_tag, parent_id_tag)
         if refusal is not None:
             log.info("connector %d: %s refused: %s", self._state.id, id_tag, refusal)
-            return f"{id_tag} refused: {refusal}"
+            return Refused(f"{id_tag} refused: {refusal}")
         self.id_tag, self._parent, self.asking = id_tag, parent_id_tag, None
         if not self._plugged:
             self._state.show()
@@ -144,7 +150,7 @@ class Identification:
         if refusal is not None:
             log.info("connector %d: no transaction for %s: %s", self._state.id, id_tag, refusal)
             self._state.show()
-            return f"{id_tag} refused: {refusal}"
+            return Refused(f"{id_tag} refused: {refusal}")
         return await self._charging.start(id_tag, parent, self.admission.ended_by(self._state.id, id_tag, parent))
 
     async def vehicle_identified(self, id_tag: str) -> None:

@@ -99,27 +99,37 @@ class ConnectorState:
         for listener in self._listeners:
             listener(self.id, status, code, info)
 
-    def raise_error(self, source: str, code: ChargePointErrorCode, info: str | None, kind: ErrorKind) -> None:
+    def raise_error(self, source: str, code: ChargePointErrorCode, info: str | None, kind: ErrorKind) -> bool:
+        """False when that very error was already the latest: nothing changed."""
+        error = ActiveError(code, info, kind)
+        if list(self._errors.items())[-1:] == [(source, error)]:
+            return False
         self._errors.pop(source, None)  # re-raised: now the latest
-        self._errors[source] = ActiveError(code, info, kind)
+        self._errors[source] = error
         self.show()
+        return True
 
-    def clear_error(self, *sources: str) -> None:
-        if any(self._errors.pop(source, None) is not None for source in list(sources)):
+    def clear_error(self, *sources: str) -> bool:
+        """Every one of `sources` goes; False when none was active."""
+        cleared = [source for source in sources if self._errors.pop(source, None) is not None]
+        if cleared:
             self.show()
+        return bool(cleared)
 
     def notice(self, code: ChargePointErrorCode, info: str) -> None:
         """A one-off warning (LocalListConflict): reported once with the present status."""
         self._tell(self.status, ActiveError(code, info, ErrorKind.WARNING), None)
 
-    async def fault(self, code: ChargePointErrorCode, info: str | None) -> None:
+    async def fault(self, code: ChargePointErrorCode, info: str | None) -> bool:
+        """False when the same fault was already raised."""
         async with self.lock:
-            self.raise_error(HARDWARE, code, info, ErrorKind.FAULT)
+            return self.raise_error(HARDWARE, code, info, ErrorKind.FAULT)
 
-    async def clear_fault(self) -> None:
-        """The bench's `fault --clear`: what a technician can clear by hand."""
+    async def clear_fault(self) -> bool:
+        """The bench's `fault --clear`: what a technician can clear by hand; False when no
+        such fault was active."""
         async with self.lock:
-            self.clear_error(*self.CLEARED_BY_HAND)
+            return self.clear_error(*self.CLEARED_BY_HAND)
 
     async def change_operative(self, operative: bool) -> AvailabilityStatus:
         async with self.lock:

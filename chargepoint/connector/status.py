@@ -15,6 +15,8 @@ from enum import Enum
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
 
 S = ChargePointStatus
+# What an error can be: every ChargePointErrorCode but the absence of one.
+FAULT_CODES = sorted(code.value for code in ChargePointErrorCode if code != ChargePointErrorCode.no_error)
 
 
 class ErrorKind(Enum):

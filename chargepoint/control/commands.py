@@ -6,6 +6,7 @@ act on the simulated hardware, which then raises the same events real drivers wo
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,15 +16,19 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
 
 from chargepoint.connector.connector import Connector
 from chargepoint.connector.connectors import Connectors
+from chargepoint.connector.identification import Refused
 from chargepoint.connector.state import ConnectorBusy, ConnectorState
+from chargepoint.connector.status import FAULT_CODES
 from chargepoint.control.server import CommandError, Handler, Reply, Request
 from chargepoint.link.connection import Connection
 from chargepoint.transactions.queue import TransactionQueue
 from chargepoint.vendors.wallbox import id_tag_from_pin
 from configkeys import ChangeStatus, Configuration, TooManyKeys
+from drivers.evse import PilotState
 from drivers.simulated import SimulatedEvse
 
-FAULT_CODES = sorted(code.value for code in ChargePointErrorCode if code != ChargePointErrorCode.no_error)
+log = logging.getLogger(__name__)
+
 # DIN 70121 and ISO 15118-2 carry the EVCCID as hexBinary of at most 8 and 6 bytes.
 EVCCID = re.compile(r"(?:[0-9A-Fa-f]{2}){1,8}")
 
@@ -76,6 +81,7 @@ class BenchCommands:
     async def status(self, request: Request) -> Reply:
         return {
             "link": self._link.link_state.value,
+            "link_error": self._link.link_error,
             "registration": self._link.registration.value if self._link.registration else "None",
             "queued": self._link.queued + len(self._queue),
             "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
@@ -87,47 +93,66 @@ class BenchCommands:
         return config_get(self._config, request.get("keys") or [])
 
     async def config_set(self, request: Request) -> Reply:
-        return config_set(self._config, str(request.get("key")), str(request.get("value")))
+        key, value = str(request.get("key")), str(request.get("value"))
+        reply = config_set(self._config, key, value)
+        why = f" ({reply['reason']})" if reply["reason"] else ""
+        log.info("config set %s=%s: %s%s", key, self._config.shown(key, value), reply["status"], why)
+        return reply
 
     async def plug(self, request: Request) -> Reply:
         evse = _simulated(self._connector(request))
         evccid = request.get("evccid")
         if evccid is not None and not (isinstance(evccid, str) and EVCCID.fullmatch(evccid)):
             raise CommandError("--evccid must be 1 to 8 bytes in hexadecimal, e.g. 0A1B2C3D4E5F")
+        if evse.pilot is not PilotState.A:
+            raise CommandError(f"connector {request['connector']}: the cable is already plugged in; nothing changed")
         evse.plug(evccid.upper() if evccid else None)
         self._panel.touched()
         presented = f" (the EV presents EVCCID {evccid.upper()})" if evccid else ""
         return {"message": f"connector {request['connector']}: cable plugged in{presented}"}
 
     async def unplug(self, request: Request) -> Reply:
-        _simulated(self._connector(request)).unplug()
+        evse = _simulated(self._connector(request))
+        if evse.pilot is PilotState.A:
+            raise CommandError(f"connector {request['connector']}: no cable is plugged in; nothing changed")
+        evse.unplug()
         self._panel.touched()
         return {"message": f"connector {request['connector']}: cable unplugged"}
 
     async def ev(self, request: Request) -> Reply:
         evse = _simulated(self._connector(request))
         action = request.get("action")
+        if action not in ("charge", "suspend"):
+            raise CommandError("ev action must be 'charge' or 'suspend'")
+        if evse.pilot is PilotState.A:
+            raise CommandError(f"connector {request['connector']}: no cable is plugged in, so no EV to {action}; plug first")
+        if (evse.pilot is PilotState.C) == (action == "charge"):
+            already = "already asks for energy" if action == "charge" else "is already paused"
+            raise CommandError(f"connector {request['connector']}: the EV {already}; nothing changed")
         if action == "charge":
             evse.ev_charge()
-        elif action == "suspend":
-            evse.ev_suspend()
         else:
-            raise CommandError("ev action must be 'charge' or 'suspend'")
+            evse.ev_suspend()
         return {"message": f"connector {request['connector']}: EV asks to {action}"}
 
     async def emergency_stop(self, request: Request) -> Reply:
         """Bench: the emergency button; every running transaction ends with reason EmergencyStop."""
         stopped = [c.id for c in self._connectors if c.transaction is not None]
+        if not stopped:
+            raise CommandError("emergency stop: no transaction is running; nothing changed")
         for connector in self._connectors:
             await connector.charging.stop(Reason.emergency_stop)
-        return {"message": f"emergency stop: transactions stopped on connectors {stopped or 'none'}"}
+        return {"message": f"emergency stop: transactions stopped on connectors {stopped}"}
 
     async def lock(self, request: Request) -> Reply:
         """Bench: make the socket lock stick (jam) or work again (free), to test lock failures."""
         evse = _simulated(self._connector(request))
         if evse.tethered:
             raise CommandError(f"connector {request['connector']} has a tethered cable: no lock")
-        evse.lock_jammed = request.get("state") == "jam"
+        jam = request.get("state") == "jam"
+        if evse.lock_jammed == jam:
+            raise CommandError(f"connector {request['connector']}: the lock is already {'jammed' if jam else 'free'}; nothing changed")
+        evse.lock_jammed = jam
         return {"message": f"connector {request['connector']}: lock {'jammed' if evse.lock_jammed else 'free'}"}
 
     async def swipe(self, request: Request) -> Reply:
@@ -155,9 +180,12 @@ class BenchCommands:
         self._panel.touched()
         connector = self._connector(request) if request.get("connector") is not None else self._pick_for(id_tag)
         try:
-            return {"message": f"connector {connector.id}: {await connector.identification.present(id_tag)}"}
+            shown = await connector.identification.present(id_tag)
         except ConnectorBusy as exc:
             raise CommandError(str(exc)) from None
+        if isinstance(shown, Refused):
+            raise CommandError(f"connector {connector.id}: {shown}")
+        return {"message": f"connector {connector.id}: {shown}"}
 
     async def fault(self, request: Request) -> Reply:
         number = _connector_number(request)
@@ -168,11 +196,13 @@ class BenchCommands:
             target = self._connector(request)
         try:
             if code is None:
-                await target.clear_fault()
+                if not await target.clear_fault():
+                    raise CommandError(f"connector {number}: no fault to clear; nothing changed")
                 return {"message": f"connector {number}: fault cleared"}
             if code not in FAULT_CODES:
                 raise CommandError(f"unknown error code {code!r}; one of: {', '.join(FAULT_CODES)}")
-            await target.fault(ChargePointErrorCode(code), request.get("info"))
+            if not await target.fault(ChargePointErrorCode(code), request.get("info")):
+                raise CommandError(f"connector {number}: {code} is already raised; nothing changed")
         except ConnectorBusy as exc:
             raise CommandError(str(exc)) from None
         return {"message": f"connector {number}: {code}"}
@@ -207,15 +237,20 @@ def config_get(config: Configuration, keys: list[str]) -> Reply:
         reports, unknown = config.get(keys or None)
     except TooManyKeys as exc:
         raise CommandError(str(exc)) from None
+    # A write-only key is unknown to a CSMS that reads it (see Configuration.get), but the
+    # technician on site may learn whether it is set; never its value.
+    write_only = [name for name in unknown if config.has(name)]
     return {
         "keys": [{"key": r.key, "readonly": r.readonly, "value": r.value} for r in reports],
-        "unknown": unknown,
+        "unknown": [name for name in unknown if name not in write_only],
+        "write_only": [{"key": name, "set": config.value(name) is not None} for name in write_only],
     }
 
 
 def config_set(config: Configuration, key: str, value: str) -> Reply:
-    status = config.change(key, value)
-    return {"status": status.value, "accepted": status in (ChangeStatus.ACCEPTED, ChangeStatus.REBOOT_REQUIRED)}
+    outcome = config.change_with_reason(key, value)
+    accepted = outcome.status in (ChangeStatus.ACCEPTED, ChangeStatus.REBOOT_REQUIRED)
+    return {"status": outcome.status.value, "accepted": accepted, "reason": outcome.reason}
 
 
 def _may_take(connector: Connector, id_tag: str) -> bool:

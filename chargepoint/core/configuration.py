@@ -39,7 +39,7 @@ class ConfigurationService:
 
     @on(Action.change_configuration, skip_schema_validation=True)
     def change_configuration(self, key: str, value: str) -> call_result.ChangeConfiguration:
-        status = self.config.change(key, value)
-        shown = value if self.config.readable(key) else "(write-only value)"
-        log.info("ChangeConfiguration %s=%s: %s", key, shown, status)
-        return call_result.ChangeConfiguration(status=status)
+        outcome = self.config.change_with_reason(key, value)
+        why = f" ({outcome.reason})" if outcome.reason else ""
+        log.info("ChangeConfiguration %s=%s: %s%s", key, self.config.shown(key, value), outcome.status, why)
+        return call_result.ChangeConfiguration(status=outcome.status)

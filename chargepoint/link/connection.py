@@ -92,6 +92,7 @@ class Connection:
         self._on_registered: list[Callable[[bool], None]] = []
         self.link_state = LinkState.CONNECTING
         self.registration: RegistrationStatus | None = None
+        self.link_error: str | None = None  # why the last connect failed, until one succeeds
         self._queue: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self._endpoint: StationEndpoint | None = None
         self._connection: ClientConnection | None = None
@@ -194,8 +195,8 @@ class Connection:
             try:
                 registered = await self._connect_and_serve()
             except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError, InsecureLink) as exc:
-                self.link_state = LinkState.ERROR
-                log.warning("CSMS link to %s failed: %s", self.url, describe(exc, self.url))
+                self.link_state, self.link_error = LinkState.ERROR, describe(exc, self.url)
+                log.warning("CSMS link to %s failed: %s", self.url, self.link_error)
                 self._security.failed(self._presented, exc)
                 registered = False
             # Only a link that got as far as an accepted registration resets the backoff, so a
@@ -222,7 +223,7 @@ class Connection:
             if connection.subprotocol != "ocpp1.6":
                 raise websockets.exceptions.InvalidHandshake("CSMS did not agree to subprotocol ocpp1.6")
             self._security.connected(security)
-            self.link_state = LinkState.CONNECTED
+            self.link_state, self.link_error = LinkState.CONNECTED, None
             log.info("connected to %s", self.url)
             endpoint = StationEndpoint(
                 self._link.identity, connection, self._timeout, self._frame_log, self._answering, self._routes,
