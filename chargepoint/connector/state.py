@@ -36,14 +36,17 @@ class ConnectorBusy(Exception):
 class ConnectorState:
     CLEARED_BY_HAND: tuple[str, ...] = (HARDWARE,)
 
-    def __init__(self, connector_id: int, initial: ChargePointStatus, operative: bool) -> None:
+    def __init__(
+        self, connector_id: int, initial: ChargePointStatus, operative: bool, errors: dict[str, ActiveError] | None = None
+    ) -> None:
+        """`errors`: those already true at start (by source), part of the first status reported."""
         self.id = connector_id
         self.operative = operative
         self.updating = False  # see `hold_for_update`
-        self._errors: dict[str, ActiveError] = {}
+        self._errors: dict[str, ActiveError] = dict(errors or {})
         self._machine = StatusMachine(connector_id, initial)
         self._listeners: list[StatusListener] = []
-        self._reported: tuple[ChargePointStatus, ActiveError | None] = (initial, None)
+        self._reported: tuple[ChargePointStatus, ActiveError | None] = (initial, self.error)
         self._tasks: set[asyncio.Task[None]] = set()  # held so the loop cannot drop them
         self.lock = asyncio.Lock()
 

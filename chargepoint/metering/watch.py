@@ -3,7 +3,9 @@
 Each connector's meter is polled about once a second so `status` and the transaction
 messages always have a recent reading. A meter that stops answering, or answers something
 that cannot be true, puts the connector in PowerMeterFailure and no sample is sent as fresh
-until it reads well again.
+until it reads well again. A meter is not trusted before its first good reading either: a
+missing serial meter takes seconds to time out, and a plug-in meanwhile must not be reported
+as if the meter were fine.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ NOMINAL_VOLTAGE = 230.0
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 1.0
+NOT_READ_YET = "meter not read yet"
 
 
 class MeterWatch:
     """Keeps the latest good reading of one meter and tells listeners when the meter fails."""
 
-    def __init__(self, meter: Meter, figures: frozenset[str] = ALL_FIGURES) -> None:
+    def __init__(self, meter: Meter, figures: frozenset[str] = ALL_FIGURES, name: str = "meter") -> None:
         self._meter = meter
         self.figures = figures
+        self.name = name  # in its log lines, e.g. "connector 2 meter"
         self.latest: MeterReading | None = None
-        self.failure: str | None = None
+        self.failure: str | None = NOT_READ_YET
         self._listeners: list[Callable[[MeterReading], None]] = []
         self._health: list[Callable[[str | None], None]] = []
         self.offer: Callable[[], float] | None = None  # the EVSE's offered current, for Current.Offered
@@ -47,8 +51,14 @@ class MeterWatch:
         self._listeners.append(listener)
 
     def on_health(self, listener: Callable[[str | None], None]) -> None:
-        """listener(reason) when the meter starts failing, listener(None) when it recovers."""
+        """listener(reason) when the meter starts failing, listener(None) when it reads well
+        (the first time, or again); `failure` holds the reason meanwhile."""
         self._health.append(listener)
+
+    @property
+    def failing(self) -> bool:
+        """A read failed and none has succeeded since (not merely: none has been made yet)."""
+        return self.failure not in (None, NOT_READ_YET)
 
     async def read(self) -> MeterReading:
         """A fresh reading; MeterError while the meter fails."""
@@ -65,13 +75,13 @@ class MeterWatch:
         return reading
 
     def _set_failure(self, reason: str | None) -> None:
-        if (reason is None) == (self.failure is None):
-            return
-        self.failure = reason
+        if reason == self.failure or (self.failing and reason is not None):
+            return  # the same run of failures: the first reason stands
         if reason is not None:
-            log.error("meter failure: %s", reason)
-        else:
-            log.info("meter reads again")
+            log.error("%s failure: %s", self.name, reason)
+        elif self.failing:
+            log.info("%s reads again", self.name)
+        self.failure = reason
         for listener in self._health:
             listener(reason)
 
