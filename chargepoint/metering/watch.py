@@ -6,15 +6,19 @@ that cannot be true, puts the connector in PowerMeterFailure and no sample is se
 until it reads well again. A meter is not trusted before its first good reading either: a
 missing serial meter takes seconds to time out, and a plug-in meanwhile must not be reported
 as if the meter were fine.
+
+A meter that is gone fails at every poll; its log lines are rate-limited (`infra.repeats`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from chargepoint.infra.repeats import RepeatingFailure
 from drivers.meter import ALL_FIGURES, Meter, MeterError, MeterReading
 
 NOMINAL_VOLTAGE = 230.0
@@ -34,6 +38,7 @@ class MeterWatch:
         self.name = name  # in its log lines, e.g. "connector 2 meter"
         self.latest: MeterReading | None = None
         self.failure: str | None = NOT_READ_YET
+        self._repeats = RepeatingFailure()
         self._listeners: list[Callable[[MeterReading], None]] = []
         self._health: list[Callable[[str | None], None]] = []
         self.offer: Callable[[], float] | None = None  # the EVSE's offered current, for Current.Offered
@@ -75,12 +80,13 @@ class MeterWatch:
         return reading
 
     def _set_failure(self, reason: str | None) -> None:
+        now = time.monotonic()
+        if reason is not None and (line := self._repeats.failed(now, reason)) is not None:
+            log.error("%s failure: %s", self.name, line)
+        elif reason is None and (line := self._repeats.recovered(now)) is not None:
+            log.info("%s reads again, %s", self.name, line)
         if reason == self.failure or (self.failing and reason is not None):
             return  # the same run of failures: the first reason stands
-        if reason is not None:
-            log.error("%s failure: %s", self.name, reason)
-        elif self.failing:
-            log.info("%s reads again", self.name)
         self.failure = reason
         for listener in self._health:
             listener(reason)
