@@ -12,6 +12,7 @@ import subprocess
 import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from ocpp.v16.enums import ResetType
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     meter_sim.add_argument("--host", default="127.0.0.1")
     meter_sim.add_argument("--port", type=int, default=5020)
     meter_sim.add_argument("--power", type=float, default=7400.0, metavar="W", help="constant load in W")
+    meter_sim.add_argument("--register", type=Path, metavar="FILE", help="keeps the energy register across restarts")
     commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button")
     lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
     lock.add_argument("connector", type=int, metavar="N")
@@ -177,7 +179,7 @@ def _meter_sim(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"SDM630 simulator on modbus-tcp://{args.host}:{args.port}?unit=1&model=sdm630, load {args.power:g} W", flush=True)
     try:
-        asyncio.run(serve_forever(args.host, args.port, args.power))
+        asyncio.run(serve_forever(args.host, args.port, args.power, args.register))
     except KeyboardInterrupt:
         pass
     except OSError as exc:

@@ -1,7 +1,7 @@
 """The drivers a connector runs on, as the settings name them.
 
 Real meters come from their URL; the EV, cable and pilot are simulated on the bench, and the
-simulated cable is found again where it was when the station stopped.
+simulated cable and meter register are found again where they were when the station stopped.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ def simulated_evse(settings: Settings, number: int, state: StateTable) -> Simula
     return evse
 
 
-def meter_for(spec: MeterSpec, evse: SimulatedEvse) -> Meter:
-    """A simulated meter measures what the simulated EV draws."""
+def meter_for(settings: Settings, number: int, spec: MeterSpec, evse: SimulatedEvse) -> Meter:
+    """A simulated meter measures what the simulated EV draws; its register is kept in data_dir
+    (not in the station's database: it is the meter's memory, and outlives a station reset)."""
     if isinstance(spec, SimSpec):
-        return SimulatedMeter(lambda: evse.power_w)
+        return SimulatedMeter(lambda: evse.power_w, settings.data_dir / f"simulated-meter-{number}.wh")
     return open_meter(spec)

@@ -144,7 +144,8 @@ class Station:
         connectors = []
         for number, spec in enumerate(self.settings.meter_specs, start=1):
             evse = simulated_evse(self.settings, number, self._state)
-            meter = MeterWatch(meter_for(spec, evse), figures_of(spec), name=f"connector {number} meter")
+            driver = meter_for(self.settings, number, spec, evse)
+            meter = MeterWatch(driver, figures_of(spec), name=f"connector {number} meter")
             connector = Connector(
                 number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,
                 self.settings.max_current_a,
