@@ -28,6 +28,7 @@ from chargepoint.authorization.local_list import LocalListManagement
 from chargepoint.connector.connector import Connector
 from chargepoint.connector.connectors import Connectors
 from chargepoint.connector.state import ConnectorState
+from chargepoint.connector.station_wide import StationWide
 from chargepoint.control.commands import BenchCommands
 from chargepoint.control.server import ControlServer
 from chargepoint.core.availability import Availability, AvailabilityTable
@@ -110,6 +111,7 @@ class Station:
         builder = MeterValueBuilder(self.config, self.clock)
         self._vehicle_ids = vehicle_ids(settings, self.config)
         self.connectors = self._connectors(TransactionSampler(self.transactions, self.config, builder), stored)
+        self.station_wide = StationWide(self.station_status, self.connectors)
         route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
         self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
         self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)

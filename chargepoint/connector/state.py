@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 StatusListener = Callable[[int, ChargePointStatus, ChargePointErrorCode, str | None], None]
 HARDWARE = "hardware"  # the error source a technician raises and clears from the bench
+STATION = "station"  # the error source of a fault of connector 0, the whole Charge Point
 
 
 class ConnectorBusy(Exception):
@@ -118,6 +119,15 @@ class ConnectorState:
     async def fault(self, code: ChargePointErrorCode, info: str | None) -> None:
         async with self.lock:
             self.raise_error(HARDWARE, code, info, ErrorKind.FAULT)
+
+    async def follow_station(self, fault: ActiveError | None) -> None:
+        """Connector 0 Faulted (or no longer): a Charge Point that "is not available for energy
+        delivery" (§7.7 Faulted) has no connector that is. Only connector 0 clears it."""
+        async with self.lock:
+            if fault is None:
+                self.clear_error(STATION)
+            else:
+                self.raise_error(STATION, fault.code, fault.info or "fault of the charge point", ErrorKind.FAULT)
 
     async def clear_fault(self) -> None:
         """The bench's `fault --clear`: what a technician can clear by hand."""

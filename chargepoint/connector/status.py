@@ -95,8 +95,10 @@ def contactor_closed(facts: ConnectorFacts) -> bool:
 
 
 def current_offered(facts: ConnectorFacts, maximum: float) -> float:
-    """The pilot's offer: nothing while the station, or an error, suspends the transaction."""
-    if not facts.transaction or facts.suspended_by_station or _has(facts, ErrorKind.SUSPENDS):
+    """The pilot's offer: nothing while the station, or an error, suspends the transaction, nor
+    while Faulted (the EV is told so, besides the contactor opening)."""
+    stopped = facts.suspended_by_station or _has(facts, ErrorKind.SUSPENDS) or _has(facts, ErrorKind.FAULT)
+    if not facts.transaction or stopped:
         return 0.0
     caps = [cap for cap in (facts.limit, facts.derated) if cap is not None]
     return min([maximum, *caps])
