@@ -1,4 +1,5 @@
-"""Simulated hardware for the bench and tests: an EV on a connector and a meter it drives."""
+"""Simulated hardware for the bench and tests: an EV on a connector, a meter it drives, and the
+emergency stop button."""
 
 from __future__ import annotations
 
@@ -92,6 +93,30 @@ class SimulatedEvse:
         self._pilot = state
         for listener in self._listeners:
             listener(state)
+
+
+class SimulatedEmergencyStop:
+    """The emergency stop button for the bench: `press` latches it until `release`."""
+
+    def __init__(self, pressed: bool = False) -> None:
+        self._pressed = pressed
+        self._listeners: list[Callable[[bool], None]] = []
+
+    @property
+    def pressed(self) -> bool:
+        return self._pressed
+
+    def on_change(self, callback: Callable[[bool], None]) -> None:
+        self._listeners.append(callback)
+
+    def set(self, pressed: bool) -> bool:
+        """Press or release; False when it already was so."""
+        if pressed is self._pressed:
+            return False
+        self._pressed = pressed
+        for listener in self._listeners:
+            listener(pressed)
+        return True
 
 
 class SimulatedMeter:

@@ -213,4 +213,4 @@ async def test_emergency_stop_ends_the_transaction_with_reason_emergency_stop(cs
     assert "connectors [1]" in await cli_ok(daemon, "estop")
     stop = (await csms.wait_for("StopTransaction")).payload
     assert stop["reason"] == "EmergencyStop" and "idTag" not in stop
-    await reaches(csms, 1, "Finishing")
+    await reaches(csms, 1, "Unavailable")  # latched: see test_station_faults

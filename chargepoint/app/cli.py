@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     meter_sim.add_argument("--port", type=int, default=5020)
     meter_sim.add_argument("--power", type=float, default=7400.0, metavar="W", help="constant load in W")
     meter_sim.add_argument("--register", type=Path, metavar="FILE", help="keeps the energy register across restarts")
-    commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button")
+    estop = commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button (it latches)")
+    estop.add_argument("--release", action="store_true", help="release it")
     lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
     lock.add_argument("connector", type=int, metavar="N")
     lock.add_argument("state", choices=("jam", "free"))
@@ -273,6 +274,8 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         request["action"] = args.action
     if args.command == "lock":
         request["state"] = args.state
+    if args.command == "estop":
+        request["release"] = args.release
     if args.command == "fault":
         if args.clear == (args.code is not None):
             print("chargepoint: fault needs either a CODE or --clear", file=sys.stderr)
@@ -296,7 +299,8 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 def _format_status(reply: dict[str, Any]) -> str:
     lines = [
         f"link: {reply['link']}  registration: {reply['registration']}  queued messages: {reply['queued']}",
-        f"connector 0: {reply['station']['status']}  error: {reply['station']['error_code']}",
+        f"connector 0: {reply['station']['status']}  error: {reply['station']['error_code']}"
+        + ("  emergency stop pressed" if reply["emergency_stop"] else ""),
     ]
     for c in reply["connectors"]:
         lines.append(

@@ -1,7 +1,8 @@
 """The drivers a connector runs on, as the settings name them.
 
 Real meters come from their URL; the EV, cable and pilot are simulated on the bench, and the
-simulated cable and meter register are found again where they were when the station stopped.
+simulated cable, meter register and emergency stop button are found again where they were when
+the station stopped.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from drivers.evse import PilotState
 from drivers.meter import Meter
 from drivers.meter_url import MeterSpec, SimSpec, open_meter
-from drivers.simulated import SimulatedEvse, SimulatedMeter
+from drivers.simulated import SimulatedEmergencyStop, SimulatedEvse, SimulatedMeter
 from chargepoint.app.settings import Settings
 from chargepoint.infra.state import StateTable
 
@@ -23,6 +24,14 @@ def simulated_evse(settings: Settings, number: int, state: StateTable) -> Simula
     )
     evse.on_pilot_change(lambda pilot: state.set(name, pilot.value))
     return evse
+
+
+def simulated_emergency_stop(state: StateTable) -> SimulatedEmergencyStop:
+    """Found as it was left: the button latches, a restart does not release it."""
+    name = "simulated-emergency-stop"
+    button = SimulatedEmergencyStop(pressed=state.get(name) == "pressed")
+    button.on_change(lambda pressed: state.set(name, "pressed" if pressed else "released"))
+    return button
 
 
 def meter_for(settings: Settings, number: int, spec: MeterSpec, evse: SimulatedEvse) -> Meter:

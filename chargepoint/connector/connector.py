@@ -15,7 +15,7 @@ from ocpp.v16.enums import AvailabilityStatus, ChargePointErrorCode, ChargePoint
 from chargepoint.authorization.authorizer import Authorizer
 from chargepoint.connector.charging import LOCK, Charging
 from chargepoint.connector.identification import Identification, VehicleId
-from chargepoint.connector.state import HARDWARE, ConnectorBusy, ConnectorState
+from chargepoint.connector.state import EMERGENCY_STOP, HARDWARE, ConnectorBusy, ConnectorState
 from chargepoint.connector.status import (
     ActiveError,
     ConnectorFacts,
@@ -106,6 +106,7 @@ class Connector(ConnectorState):
         return ConnectorFacts(
             operative=self.operative,
             updating=self.updating,
+            emergency_stop=self.emergency_stopped,
             errors=tuple(self._errors.values()),
             plugged=self.plugged,
             ev_ready=self.evse.pilot is PilotState.C,
@@ -240,6 +241,18 @@ class Connector(ConnectorState):
                 self.identification.id_tag = None  # a card waiting for the cable is turned away
             self._timed_out = False
             self.show()
+
+    async def emergency_stop(self, pressed: bool) -> None:
+        """Pressed: the contactor opens and the transaction ends (reason EmergencyStop); nothing
+        starts until the button is released."""
+        async with self.lock:
+            self.emergency_stopped = pressed
+            if pressed and self.transaction is not None:
+                await self.charging.end(Reason.emergency_stop, None, info=EMERGENCY_STOP)
+            if pressed:
+                self.identification.id_tag = None  # a card waiting for its cable is turned away
+            self._timed_out = False
+            self.show(EMERGENCY_STOP if pressed else None)
 
     async def reserve(self, reservation_id: int) -> None:
         """A reservation holds the connector (§5.13; the Reservation profile says who may start)."""

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 StatusListener = Callable[[int, ChargePointStatus, ChargePointErrorCode, str | None], None]
 HARDWARE = "hardware"  # the error source a technician raises and clears from the bench
 STATION = "station"  # the error source of a fault of connector 0, the whole Charge Point
+EMERGENCY_STOP = "emergency stop pressed"  # the info of the statuses it causes
 
 
 class ConnectorBusy(Exception):
@@ -44,6 +45,7 @@ class ConnectorState:
         self.id = connector_id
         self.operative = operative
         self.updating = False  # see `hold_for_update`
+        self.emergency_stopped = False  # see `emergency_stop`
         self._errors: dict[str, ActiveError] = dict(errors or {})
         self._machine = StatusMachine(connector_id, initial)
         self._listeners: list[StatusListener] = []
@@ -72,7 +74,12 @@ class ConnectorState:
         self._listeners.append(listener)
 
     def facts(self) -> ConnectorFacts:
-        return ConnectorFacts(operative=self.operative, errors=tuple(self._errors.values()), updating=self.updating)
+        return ConnectorFacts(
+            operative=self.operative,
+            errors=tuple(self._errors.values()),
+            updating=self.updating,
+            emergency_stop=self.emergency_stopped,
+        )
 
     def _derive(self, facts: ConnectorFacts) -> ChargePointStatus:
         return derive_station_status(facts)
@@ -146,6 +153,12 @@ class ConnectorState:
         async with self.lock:
             self.updating = held
             self.show()
+
+    async def emergency_stop(self, pressed: bool) -> None:
+        """The emergency stop button, pressed or released: Unavailable for as long as it is pressed."""
+        async with self.lock:
+            self.emergency_stopped = pressed
+            self.show(EMERGENCY_STOP if pressed else None)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)

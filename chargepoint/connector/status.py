@@ -34,6 +34,7 @@ class ActiveError:
 class ConnectorFacts:
     operative: bool = True  # ChangeAvailability; Inoperative waits for a running transaction to end
     updating: bool = False  # a firmware update is about to install (§5.19, errata 3.49): no new session
+    emergency_stop: bool = False  # the button is pressed (latched): out of service until released
     errors: tuple[ActiveError, ...] = ()  # oldest first
     plugged: bool = False  # pilot B or C
     ev_ready: bool = False  # pilot C: the EV asks for energy
@@ -54,6 +55,8 @@ def _has(facts: ConnectorFacts, kind: ErrorKind) -> bool:
 def derive_status(facts: ConnectorFacts) -> ChargePointStatus:
     if _has(facts, ErrorKind.FAULT):
         return S.faulted
+    if facts.emergency_stop:
+        return S.unavailable  # at once, cable in or not (C8, F8): the button ended the session
     if facts.transaction:
         if not facts.plugged:
             return S.suspended_ev  # EV side disconnected, transaction kept (§4.9)
@@ -73,7 +76,7 @@ def derive_station_status(facts: ConnectorFacts) -> ChargePointStatus:
     """Connector 0 knows only Available, Unavailable and Faulted."""
     if _has(facts, ErrorKind.FAULT):
         return S.faulted
-    return S.available if facts.operative and not facts.updating else S.unavailable
+    return S.available if facts.operative and not (facts.updating or facts.emergency_stop) else S.unavailable
 
 
 def reported_error(errors: tuple[ActiveError, ...]) -> ActiveError | None:

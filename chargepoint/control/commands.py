@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
 
 from chargepoint.connector.connector import Connector
 from chargepoint.connector.connectors import Connectors
@@ -21,7 +21,7 @@ from chargepoint.link.connection import Connection
 from chargepoint.transactions.queue import TransactionQueue
 from chargepoint.vendors.wallbox import id_tag_from_pin
 from configkeys import ChangeStatus, Configuration, TooManyKeys
-from drivers.simulated import SimulatedEvse
+from drivers.simulated import SimulatedEmergencyStop, SimulatedEvse
 
 FAULT_CODES = sorted(code.value for code in ChargePointErrorCode if code != ChargePointErrorCode.no_error)
 # DIN 70121 and ISO 15118-2 carry the EVCCID as hexBinary of at most 8 and 6 bytes.
@@ -49,7 +49,9 @@ class BenchCommands:
         connectors: Connectors,
         reports: Callable[[], dict[str, Any]],
         panel: FrontPanel,
+        emergency_button: SimulatedEmergencyStop,
     ) -> None:
+        self._emergency_button = emergency_button
         self._reports = reports  # firmware, diagnostics and vendor parts, as each describes itself
         self._panel = panel
         self._link = link
@@ -79,6 +81,7 @@ class BenchCommands:
             "registration": self._link.registration.value if self._link.registration else "None",
             "queued": self._link.queued + len(self._queue),
             "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
+            "emergency_stop": self._emergency_button.pressed,
             "connectors": [_connector_status(c) for c in self._connectors],
             **self._reports(),
         }
@@ -116,11 +119,18 @@ class BenchCommands:
         return {"message": f"connector {request['connector']}: EV asks to {action}"}
 
     async def emergency_stop(self, request: Request) -> Reply:
-        """Bench: the emergency button; every running transaction ends with reason EmergencyStop."""
+        """Bench: the emergency button, latched until `estop --release`; pressing it ends every
+        running transaction with reason EmergencyStop."""
+        if request.get("release"):
+            released = self._emergency_button.set(False)
+            return {"message": "emergency stop released" if released else "emergency stop was not pressed"}
         stopped = [c.id for c in self._connectors if c.transaction is not None]
-        for connector in self._connectors:
-            await connector.charging.stop(Reason.emergency_stop)
-        return {"message": f"emergency stop: transactions stopped on connectors {stopped or 'none'}"}
+        if not self._emergency_button.set(True):
+            return {"message": "emergency stop is already pressed; `estop --release` releases it"}
+        return {
+            "message": f"emergency stop pressed: transactions stopped on connectors {stopped or 'none'};"
+            " `estop --release` releases it"
+        }
 
     async def lock(self, request: Request) -> Reply:
         """Bench: make the socket lock stick (jam) or work again (free), to test lock failures."""
