@@ -4,14 +4,14 @@ The energy register is the billing truth, so a reading is only returned when eve
 it can be believed: the meter answered within the timeout (after a bounded number of
 retries), the energy and power registers hold real numbers, and the energy went neither
 backwards nor further than the connection could have delivered since the last good reading.
-Anything else is a MeterError, logged here with the meter it concerns; the caller keeps its
-last good reading with that reading's own timestamp.
+Anything else is a MeterError, and the caller keeps its last good reading with that reading's
+own timestamp. The caller logs it too: a meter that is gone fails at every poll, so only the
+caller, which sees the run of failures, can tell it once instead of once a second.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
@@ -25,8 +25,6 @@ from serial import SerialException
 
 from drivers.meter import MeterError, MeterReading
 from drivers.registers import Block, Function, InvalidValue, MeterModel, Register, model_blocks
-
-log = logging.getLogger(__name__)
 
 # The largest supply a direct-connected DIN-rail meter on a charge point sees: three phases of
 # 63 A (the meters' maximum current) at 230 V line to neutral = 43.47 kW. An energy register
@@ -145,16 +143,12 @@ class ModbusMeter:
         )
 
     async def read(self) -> MeterReading:
-        """A fresh reading, or MeterError (logged). Polls never overlap and never start sooner
+        """A fresh reading, or MeterError. Polls never overlap and never start sooner
         than `min_interval` after the previous one started."""
         async with self._lock:
             await asyncio.sleep(max(0.0, self._poll_started + self.min_interval - time.monotonic()))
             self._poll_started = time.monotonic()
-            try:
-                reading = self._checked(self._decode(await self._fetch()))
-            except MeterError as exc:
-                log.warning("meter %s: %s", self.name, exc)
-                raise
+            reading = self._checked(self._decode(await self._fetch()))
             self._last, self._last_started = reading, self._poll_started
             return reading
 

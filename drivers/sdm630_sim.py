@@ -22,11 +22,14 @@ import asyncio
 import struct
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+from drivers.register import DurableRegister
 
 NOMINAL_VOLTAGE = 230.0
 FREQUENCY_HZ = 50.0
@@ -65,10 +68,18 @@ class Sdm630Simulator:
     changing source it lags by at most one poll, as the plain simulated meter does.
     """
 
-    def __init__(self, power: Callable[[], float] | None = None, unit: int = 1, start_wh: float = 0.0) -> None:
+    def __init__(
+        self,
+        power: Callable[[], float] | None = None,
+        unit: int = 1,
+        start_wh: float = 0.0,
+        register: Path | None = None,
+    ) -> None:
+        """`register`: the file that keeps the energy register across restarts (a real meter's
+        own memory); `start_wh` is where it starts when there is none yet."""
         self._power = power if power is not None else (lambda: 0.0)
         self._unit = unit
-        self._energy_wh = start_wh
+        self._register = DurableRegister(register, start_wh)
         self._last = time.monotonic()
         self._last_power = self._power()
         self._server: ModbusTcpServer | None = None
@@ -108,11 +119,12 @@ class Sdm630Simulator:
         if self._server is not None:
             await self._server.shutdown()
             self._server = None
+        self._register.close()
 
     def _advance(self) -> None:
         """Bring the energy register up to now with the power of the previous update."""
         now = time.monotonic()
-        self._energy_wh += self._last_power * (now - self._last) / 3600
+        self._register.add(self._last_power * (now - self._last) / 3600)
         self._last = now
 
     async def _on_access(
@@ -161,7 +173,7 @@ class Sdm630Simulator:
             TOTAL_APPARENT: power_w,
             TOTAL_POWER_FACTOR: 1.0,
             FREQUENCY: FREQUENCY_HZ,
-            IMPORT_ENERGY_KWH: self._energy_wh / 1000,
+            IMPORT_ENERGY_KWH: self._register.wh / 1000,
             EXPORT_ENERGY_KWH: 0.0,
         }
 
@@ -177,9 +189,9 @@ def _float32_registers(value: float) -> list[int]:
     return [high, low]
 
 
-async def serve_forever(host: str, port: int, power_w: float) -> None:
+async def serve_forever(host: str, port: int, power_w: float, register: Path | None = None) -> None:
     """Run one SDM630 drawing a constant power_w until cancelled (`chargepoint meter-sim`)."""
-    meter = Sdm630Simulator()
+    meter = Sdm630Simulator(register=register)
     meter.set_power(power_w)
     await meter.start(host, port)
     try:

@@ -1,13 +1,16 @@
-"""Simulated hardware for the bench and tests: an EV on a connector and a meter it drives."""
+"""Simulated hardware for the bench and tests: an EV on a connector, a meter it drives, and the
+emergency stop button."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from drivers.evse import PilotState
 from drivers.meter import MeterReading
+from drivers.register import DurableRegister
 
 NOMINAL_VOLTAGE = 230.0
 NOMINAL_FREQUENCY = 50.0
@@ -92,12 +95,37 @@ class SimulatedEvse:
             listener(state)
 
 
-class SimulatedMeter:
-    """An energy register integrating the power of a power source over monotonic time."""
+class SimulatedEmergencyStop:
+    """The emergency stop button for the bench: `press` latches it until `release`."""
 
-    def __init__(self, power: Callable[[], float], start_wh: float = 0.0) -> None:
+    def __init__(self, pressed: bool = False) -> None:
+        self._pressed = pressed
+        self._listeners: list[Callable[[bool], None]] = []
+
+    @property
+    def pressed(self) -> bool:
+        return self._pressed
+
+    def on_change(self, callback: Callable[[bool], None]) -> None:
+        self._listeners.append(callback)
+
+    def set(self, pressed: bool) -> bool:
+        """Press or release; False when it already was so."""
+        if pressed is self._pressed:
+            return False
+        self._pressed = pressed
+        for listener in self._listeners:
+            listener(pressed)
+        return True
+
+
+class SimulatedMeter:
+    """An energy register integrating the power of a power source over monotonic time; kept in
+    `register` across restarts, as a real meter keeps it."""
+
+    def __init__(self, power: Callable[[], float], register: Path | None = None) -> None:
         self._power = power
-        self._energy_wh = start_wh
+        self._register = DurableRegister(register)
         self._last = time.monotonic()
         self._last_power = 0.0
 
@@ -105,12 +133,12 @@ class SimulatedMeter:
         now = time.monotonic()
         # The power seen at the previous read held until now: the station polls often enough
         # (about once a second) that a change in between costs at most one poll's worth.
-        self._energy_wh += self._last_power * (now - self._last) / 3600
+        energy_wh = self._register.add(self._last_power * (now - self._last) / 3600)
         power = self._power()
         self._last, self._last_power = now, power
         per_phase = power / 3
         return MeterReading(
-            self._energy_wh,
+            energy_wh,
             power,
             datetime.now(timezone.utc),
             voltage_v=(NOMINAL_VOLTAGE,) * 3,
@@ -122,4 +150,4 @@ class SimulatedMeter:
         )
 
     async def close(self) -> None:
-        return None
+        self._register.close()

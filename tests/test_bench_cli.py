@@ -191,7 +191,7 @@ async def test_bench_commands_that_change_nothing_fail_saying_so(csms: Csms, mak
         (("fault", "1", "--clear"), "no fault to clear"),
         (("fault", "0", "--clear"), "no fault to clear"),
         (("lock", "1", "free"), "already free"),
-        (("estop",), "no transaction is running"),
+        (("estop", "--release"), "was not pressed"),
     ]:
         assert words in await cli_fails(daemon, *args), args
     await cli_ok(daemon, "plug", "1")
@@ -212,6 +212,8 @@ async def test_bench_commands_that_change_nothing_fail_saying_so(csms: Csms, mak
     await reaches(csms, 1, "Preparing", after=cleared)
     # Notifications leave in order: one the refused commands caused would come before this one.
     assert [p["status"] for p in csms.calls("StatusNotification")[quiet:]] == ["Preparing"]
+    await cli_ok(daemon, "estop")
+    assert "already pressed" in await cli_fails(daemon, "estop")
 
 
 async def test_clearing_faults_clears_the_lock_failure_and_the_hardware_fault_together(csms: Csms, make_daemon) -> None:
@@ -328,4 +330,4 @@ async def test_emergency_stop_ends_the_transaction_with_reason_emergency_stop(cs
     assert "connectors [1]" in await cli_ok(daemon, "estop")
     stop = (await csms.wait_for("StopTransaction")).payload
     assert stop["reason"] == "EmergencyStop" and "idTag" not in stop
-    await reaches(csms, 1, "Finishing")
+    await reaches(csms, 1, "Unavailable")  # latched: see test_station_faults

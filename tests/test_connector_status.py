@@ -99,7 +99,7 @@ def test_the_gravest_latest_error_is_reported(errors: tuple[ActiveError, ...], r
         ({"transaction": True}, False, 32.0),  # unplugged: nothing to energize, the offer stands
         ({**RUNNING, "suspended_by_station": True}, False, 0.0),
         ({**RUNNING, "errors": (EV_COMM,)}, True, 0.0),  # the pilot offers nothing, the EV stops drawing
-        ({**RUNNING, "errors": (FAULT,)}, False, 32.0),
+        ({**RUNNING, "errors": (FAULT,)}, False, 0.0),  # Faulted: no energy, none offered
         ({**RUNNING, "limit": 10.0}, True, 10.0),
         ({**RUNNING, "limit": 40.0}, True, 32.0),  # the hardware still caps
     ],

@@ -20,8 +20,11 @@ async def test_a_silent_meter_raises_power_meter_failure_and_no_fresh_samples(cs
         for args in (("plug", "1"), ("ev", "1", "charge"), ("swipe", "TAG1")):
             await cli_ok(daemon, *args)
         await csms.wait_for("MeterValues", timeout=5)
+        stopped = len(csms.frames)  # before it, the boot status may say the meter is not read yet
         await meter.stop()
-        failure = await csms.wait_for("StatusNotification", lambda p: p["errorCode"] == "PowerMeterFailure", timeout=10)
+        failure = await csms.wait_for(
+            "StatusNotification", lambda p: p["errorCode"] == "PowerMeterFailure", timeout=10, after=stopped
+        )
         assert failure.payload["connectorId"] == 1 and failure.payload["status"] == "Charging"
         mark = len(csms.frames)
         await asyncio.sleep(2.5)

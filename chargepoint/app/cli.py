@@ -13,6 +13,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from ocpp.v16.enums import ResetType
@@ -89,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     meter_sim.add_argument("--host", default="127.0.0.1")
     meter_sim.add_argument("--port", type=int, default=5020)
     meter_sim.add_argument("--power", type=float, default=7400.0, metavar="W", help="constant load in W")
-    commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button")
+    meter_sim.add_argument("--register", type=Path, metavar="FILE", help="keeps the energy register across restarts")
+    estop = commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button (it latches)")
+    estop.add_argument("--release", action="store_true", help="release it")
     lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
     lock.add_argument("connector", type=int, metavar="N", help=cli_help.CONNECTOR)
     lock.add_argument("state", choices=("jam", "free"))
@@ -203,7 +206,7 @@ def _meter_sim(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"SDM630 simulator on modbus-tcp://{args.host}:{args.port}?unit=1&model=sdm630, load {args.power:g} W", flush=True)
     try:
-        asyncio.run(serve_forever(args.host, args.port, args.power))
+        asyncio.run(serve_forever(args.host, args.port, args.power, args.register))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -317,6 +320,8 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         request["action"] = args.action
     if args.command == "lock":
         request["state"] = args.state
+    if args.command == "estop":
+        request["release"] = args.release
     if args.command == "fault":
         if args.clear == (args.code is not None):
             print("chargepoint: fault needs either a CODE or --clear", file=sys.stderr)

@@ -1,7 +1,8 @@
 """The drivers a connector runs on, as the settings name them.
 
 Real meters come from their URL; the EV, cable and pilot are simulated on the bench, and the
-simulated cable is found again where it was when the station stopped.
+simulated cable, meter register and emergency stop button are found again where they were when
+the station stopped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import stat
 from drivers.evse import PilotState
 from drivers.meter import Meter
 from drivers.meter_url import MeterSpec, RtuSpec, SimSpec, open_meter
-from drivers.simulated import SimulatedEvse, SimulatedMeter
+from drivers.simulated import SimulatedEmergencyStop, SimulatedEvse, SimulatedMeter
 from chargepoint.app.settings import Settings, SettingsError
 from chargepoint.infra.state import StateTable
 
@@ -28,10 +29,19 @@ def simulated_evse(settings: Settings, number: int, state: StateTable) -> Simula
     return evse
 
 
-def meter_for(spec: MeterSpec, evse: SimulatedEvse) -> Meter:
-    """A simulated meter measures what the simulated EV draws."""
+def simulated_emergency_stop(state: StateTable) -> SimulatedEmergencyStop:
+    """Found as it was left: the button latches, a restart does not release it."""
+    name = "simulated-emergency-stop"
+    button = SimulatedEmergencyStop(pressed=state.get(name) == "pressed")
+    button.on_change(lambda pressed: state.set(name, "pressed" if pressed else "released"))
+    return button
+
+
+def meter_for(settings: Settings, number: int, spec: MeterSpec, evse: SimulatedEvse) -> Meter:
+    """A simulated meter measures what the simulated EV draws; its register is kept in data_dir
+    (not in the station's database: it is the meter's memory, and outlives a station reset)."""
     if isinstance(spec, SimSpec):
-        return SimulatedMeter(lambda: evse.power_w)
+        return SimulatedMeter(lambda: evse.power_w, settings.data_dir / f"simulated-meter-{number}.wh")
     if isinstance(spec, RtuSpec):
         _check_serial_device(spec.device)
     return open_meter(spec)

@@ -48,3 +48,6 @@ def setup_logging(level: str, scrubber: SecretScrubber, log_file: Path | None = 
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     for chatty in ("websockets", "transitions", "aiohttp"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    # pymodbus logs each failed attempt (errors included) and its own "Repeating…" lines; the
+    # meter driver raises each failure and the meter watch logs it, rate-limited.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)

@@ -18,7 +18,7 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigg
 from chargepoint.app.configuration import link_config, open_configuration
 from chargepoint.app.features import FEATURES, Feature
 from chargepoint.app.file_jobs import diagnostics, firmware_updates
-from chargepoint.app.hardware import meter_for, simulated_evse
+from chargepoint.app.hardware import meter_for, simulated_emergency_stop, simulated_evse
 from chargepoint.app.settings import Settings
 from chargepoint.app.vendor_parts import vehicle_ids, vendor_parts
 from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
@@ -28,6 +28,7 @@ from chargepoint.authorization.local_list import LocalListManagement
 from chargepoint.connector.connector import Connector
 from chargepoint.connector.connectors import Connectors
 from chargepoint.connector.state import ConnectorState
+from chargepoint.connector.station_wide import StationWide
 from chargepoint.control.commands import BenchCommands
 from chargepoint.control.server import ControlServer
 from chargepoint.core.availability import Availability, AvailabilityTable
@@ -112,6 +113,8 @@ class Station:
         builder = MeterValueBuilder(self.config, self.clock)
         self._vehicle_ids = vehicle_ids(settings, self.config)
         self.connectors = self._connectors(TransactionSampler(self.transactions, self.config, builder), stored)
+        self.emergency_button = simulated_emergency_stop(self._state)
+        self.station_wide = StationWide(self.station_status, self.connectors, self.emergency_button)
         route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
         self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
         self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
@@ -123,7 +126,8 @@ class Station:
         )
         self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
         bench = BenchCommands(
-            self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel
+            self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
+            self.emergency_button,
         )
         self.control = ControlServer(settings.control_socket, bench.handlers() | self.vendor.handlers)
 
@@ -146,7 +150,8 @@ class Station:
         connectors = []
         for number, spec in enumerate(self.settings.meter_specs, start=1):
             evse = simulated_evse(self.settings, number, self._state)
-            meter = MeterWatch(meter_for(spec, evse), figures_of(spec))
+            driver = meter_for(self.settings, number, spec, evse)
+            meter = MeterWatch(driver, figures_of(spec), name=f"connector {number} meter")
             connector = Connector(
                 number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,
                 self.settings.max_current_a,
@@ -218,6 +223,7 @@ class Station:
         self.restart = asyncio.get_running_loop().create_future()
         workers: list[asyncio.Task[Any]] = []
         try:
+            await self.station_wide.start()
             if recover(self.resets, self.transactions, self.connectors, self.config, self._reboots) is not None:
                 return ResetType.hard  # a Hard reset a crash cut short still reboots the board
             await self.control.start()

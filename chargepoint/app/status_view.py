@@ -13,7 +13,8 @@ def human_status(reply: dict[str, Any]) -> str:
     lines = [
         f"link: {reply['link']}{_link_error_text(reply)}  registration: {reply['registration']}"
         f"  queued messages: {reply['queued']}",
-        f"connector 0: {reply['station']['status']}  error: {reply['station']['error_code']}",
+        f"connector 0: {reply['station']['status']}  error: {reply['station']['error_code']}"
+        + ("  emergency stop pressed" if reply["emergency_stop"] else ""),
     ]
     for c in reply["connectors"]:
         lines.append(

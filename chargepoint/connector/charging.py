@@ -117,7 +117,7 @@ class Charging:
     async def _reading(self) -> MeterReading | None:
         """A fresh reading, else the last good one: meterStart/meterStop must come from a real
         reading, and a stale one keeps its own time."""
-        if self._meter.failure is not None:
+        if self._meter.failing:
             return self._meter.latest  # a silent meter would hold the connector for seconds
         try:
             return await self._meter.read()

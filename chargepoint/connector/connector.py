@@ -15,8 +15,15 @@ from ocpp.v16.enums import AvailabilityStatus, ChargePointErrorCode, ChargePoint
 from chargepoint.authorization.authorizer import Authorizer
 from chargepoint.connector.charging import LOCK, Charging
 from chargepoint.connector.identification import Identification, VehicleId
-from chargepoint.connector.state import HARDWARE, ConnectorBusy, ConnectorState
-from chargepoint.connector.status import ConnectorFacts, ErrorKind, contactor_closed, current_offered, derive_status
+from chargepoint.connector.state import EMERGENCY_STOP, HARDWARE, ConnectorBusy, ConnectorState
+from chargepoint.connector.status import (
+    ActiveError,
+    ConnectorFacts,
+    ErrorKind,
+    contactor_closed,
+    current_offered,
+    derive_status,
+)
 from chargepoint.connector.timeout import PreparingTimeout
 from chargepoint.infra.clock import Clock
 from chargepoint.metering.sampled import TransactionSampler
@@ -33,6 +40,11 @@ EV_CONNECTED = frozenset({S.preparing, S.charging, S.suspended_ev, S.suspended_e
 METER = "meter"  # the error source of the meter's health
 
 __all__ = ["Connector", "ConnectorBusy"]
+
+
+def _meter_error(failure: str) -> ActiveError:
+    """PowerMeterFailure is a warning: the connector may still charge, but no figure is trusted."""
+    return ActiveError(ChargePointErrorCode.power_meter_failure, failure[:50], ErrorKind.WARNING)
 
 
 class Connector(ConnectorState):
@@ -54,7 +66,9 @@ class Connector(ConnectorState):
         vehicle_ids: Callable[[str], VehicleId | None] | None = None,
     ) -> None:
         plugged = evse.pilot in (PilotState.B, PilotState.C)
-        super().__init__(number, derive_status(ConnectorFacts(operative=operative, plugged=plugged)), operative)
+        errors = {METER: _meter_error(meter.failure)} if meter.failure is not None else {}
+        initial = derive_status(ConnectorFacts(operative=operative, plugged=plugged, errors=tuple(errors.values())))
+        super().__init__(number, initial, operative, errors)
         self.evse = evse
         self.meter = meter
         meter.offer = lambda: evse.offered_current
@@ -92,6 +106,7 @@ class Connector(ConnectorState):
         return ConnectorFacts(
             operative=self.operative,
             updating=self.updating,
+            emergency_stop=self.emergency_stopped,
             errors=tuple(self._errors.values()),
             plugged=self.plugged,
             ev_ready=self.evse.pilot is PilotState.C,
@@ -172,12 +187,12 @@ class Connector(ConnectorState):
         self.show()
 
     async def _meter_health(self, failure: str | None) -> None:
-        """PowerMeterFailure is a warning: the connector may still charge, but no figure is trusted."""
         async with self.lock:
             if failure is None:
                 self.clear_error(METER)
             else:
-                self.raise_error(METER, ChargePointErrorCode.power_meter_failure, failure[:50], ErrorKind.WARNING)
+                error = _meter_error(failure)
+                self.raise_error(METER, error.code, error.info, error.kind)
 
     async def after_restart(self, resume_for: str | None) -> None:
         """A cable still in after a restart: resume for `resume_for` without asking again, or wait
@@ -226,6 +241,18 @@ class Connector(ConnectorState):
                 self.identification.id_tag = None  # a card waiting for the cable is turned away
             self._timed_out = False
             self.show()
+
+    async def emergency_stop(self, pressed: bool) -> None:
+        """Pressed: the contactor opens and the transaction ends (reason EmergencyStop); nothing
+        starts until the button is released."""
+        async with self.lock:
+            self.emergency_stopped = pressed
+            if pressed and self.transaction is not None:
+                await self.charging.end(Reason.emergency_stop, None, info=EMERGENCY_STOP)
+            if pressed:
+                self.identification.id_tag = None  # a card waiting for its cable is turned away
+            self._timed_out = False
+            self.show(EMERGENCY_STOP if pressed else None)
 
     async def reserve(self, reservation_id: int) -> None:
         """A reservation holds the connector (§5.13; the Reservation profile says who may start)."""

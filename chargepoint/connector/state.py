@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 StatusListener = Callable[[int, ChargePointStatus, ChargePointErrorCode, str | None], None]
 HARDWARE = "hardware"  # the error source a technician raises and clears from the bench
+STATION = "station"  # the error source of a fault of connector 0, the whole Charge Point
+EMERGENCY_STOP = "emergency stop pressed"  # the info of the statuses it causes
 
 
 class ConnectorBusy(Exception):
@@ -36,14 +38,18 @@ class ConnectorBusy(Exception):
 class ConnectorState:
     CLEARED_BY_HAND: tuple[str, ...] = (HARDWARE,)
 
-    def __init__(self, connector_id: int, initial: ChargePointStatus, operative: bool) -> None:
+    def __init__(
+        self, connector_id: int, initial: ChargePointStatus, operative: bool, errors: dict[str, ActiveError] | None = None
+    ) -> None:
+        """`errors`: those already true at start (by source), part of the first status reported."""
         self.id = connector_id
         self.operative = operative
         self.updating = False  # see `hold_for_update`
-        self._errors: dict[str, ActiveError] = {}
+        self.emergency_stopped = False  # see `emergency_stop`
+        self._errors: dict[str, ActiveError] = dict(errors or {})
         self._machine = StatusMachine(connector_id, initial)
         self._listeners: list[StatusListener] = []
-        self._reported: tuple[ChargePointStatus, ActiveError | None] = (initial, None)
+        self._reported: tuple[ChargePointStatus, ActiveError | None] = (initial, self.error)
         self._tasks: set[asyncio.Task[None]] = set()  # held so the loop cannot drop them
         self.lock = asyncio.Lock()
 
@@ -68,7 +74,12 @@ class ConnectorState:
         self._listeners.append(listener)
 
     def facts(self) -> ConnectorFacts:
-        return ConnectorFacts(operative=self.operative, errors=tuple(self._errors.values()), updating=self.updating)
+        return ConnectorFacts(
+            operative=self.operative,
+            errors=tuple(self._errors.values()),
+            updating=self.updating,
+            emergency_stop=self.emergency_stopped,
+        )
 
     def _derive(self, facts: ConnectorFacts) -> ChargePointStatus:
         return derive_station_status(facts)
@@ -125,6 +136,15 @@ class ConnectorState:
         async with self.lock:
             return self.raise_error(HARDWARE, code, info, ErrorKind.FAULT)
 
+    async def follow_station(self, fault: ActiveError | None) -> None:
+        """Connector 0 Faulted (or no longer): a Charge Point that "is not available for energy
+        delivery" (§7.7 Faulted) has no connector that is. Only connector 0 clears it."""
+        async with self.lock:
+            if fault is None:
+                self.clear_error(STATION)
+            else:
+                self.raise_error(STATION, fault.code, fault.info or "fault of the charge point", ErrorKind.FAULT)
+
     async def clear_fault(self) -> bool:
         """The bench's `fault --clear`: what a technician can clear by hand; False when no
         such fault was active."""
@@ -143,6 +163,12 @@ class ConnectorState:
         async with self.lock:
             self.updating = held
             self.show()
+
+    async def emergency_stop(self, pressed: bool) -> None:
+        """The emergency stop button, pressed or released: Unavailable for as long as it is pressed."""
+        async with self.lock:
+            self.emergency_stopped = pressed
+            self.show(EMERGENCY_STOP if pressed else None)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)

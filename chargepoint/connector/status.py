@@ -36,6 +36,7 @@ class ActiveError:
 class ConnectorFacts:
     operative: bool = True  # ChangeAvailability; Inoperative waits for a running transaction to end
     updating: bool = False  # a firmware update is about to install (§5.19, errata 3.49): no new session
+    emergency_stop: bool = False  # the button is pressed (latched): out of service until released
     errors: tuple[ActiveError, ...] = ()  # oldest first
     plugged: bool = False  # pilot B or C
     ev_ready: bool = False  # pilot C: the EV asks for energy
@@ -56,6 +57,8 @@ def _has(facts: ConnectorFacts, kind: ErrorKind) -> bool:
 def derive_status(facts: ConnectorFacts) -> ChargePointStatus:
     if _has(facts, ErrorKind.FAULT):
         return S.faulted
+    if facts.emergency_stop:
+        return S.unavailable  # at once, cable in or not (C8, F8): the button ended the session
     if facts.transaction:
         if not facts.plugged:
             return S.suspended_ev  # EV side disconnected, transaction kept (§4.9)
@@ -75,7 +78,7 @@ def derive_station_status(facts: ConnectorFacts) -> ChargePointStatus:
     """Connector 0 knows only Available, Unavailable and Faulted."""
     if _has(facts, ErrorKind.FAULT):
         return S.faulted
-    return S.available if facts.operative and not facts.updating else S.unavailable
+    return S.available if facts.operative and not (facts.updating or facts.emergency_stop) else S.unavailable
 
 
 def reported_error(errors: tuple[ActiveError, ...]) -> ActiveError | None:
@@ -97,8 +100,10 @@ def contactor_closed(facts: ConnectorFacts) -> bool:
 
 
 def current_offered(facts: ConnectorFacts, maximum: float) -> float:
-    """The pilot's offer: nothing while the station, or an error, suspends the transaction."""
-    if not facts.transaction or facts.suspended_by_station or _has(facts, ErrorKind.SUSPENDS):
+    """The pilot's offer: nothing while the station, or an error, suspends the transaction, nor
+    while Faulted (the EV is told so, besides the contactor opening)."""
+    stopped = facts.suspended_by_station or _has(facts, ErrorKind.SUSPENDS) or _has(facts, ErrorKind.FAULT)
+    if not facts.transaction or stopped:
         return 0.0
     caps = [cap for cap in (facts.limit, facts.derated) if cap is not None]
     return min([maximum, *caps])

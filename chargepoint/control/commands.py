@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
 
 from chargepoint.connector.connector import Connector
 from chargepoint.connector.connectors import Connectors
@@ -25,7 +25,7 @@ from chargepoint.transactions.queue import TransactionQueue
 from chargepoint.vendors.wallbox import id_tag_from_pin
 from configkeys import ChangeStatus, Configuration, TooManyKeys
 from drivers.evse import PilotState
-from drivers.simulated import SimulatedEvse
+from drivers.simulated import SimulatedEmergencyStop, SimulatedEvse
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ class BenchCommands:
         connectors: Connectors,
         reports: Callable[[], dict[str, Any]],
         panel: FrontPanel,
+        emergency_button: SimulatedEmergencyStop,
     ) -> None:
+        self._emergency_button = emergency_button
         self._reports = reports  # firmware, diagnostics and vendor parts, as each describes itself
         self._panel = panel
         self._link = link
@@ -85,6 +87,7 @@ class BenchCommands:
             "registration": self._link.registration.value if self._link.registration else "None",
             "queued": self._link.queued + len(self._queue),
             "station": {"status": self._station_status.status, "error_code": self._station_status.error_code.value},
+            "emergency_stop": self._emergency_button.pressed,
             "connectors": [_connector_status(c) for c in self._connectors],
             **self._reports(),
         }
@@ -136,13 +139,19 @@ class BenchCommands:
         return {"message": f"connector {request['connector']}: EV asks to {action}"}
 
     async def emergency_stop(self, request: Request) -> Reply:
-        """Bench: the emergency button; every running transaction ends with reason EmergencyStop."""
+        """Bench: the emergency button, latched until `estop --release`; pressing it ends every
+        running transaction with reason EmergencyStop."""
+        if request.get("release"):
+            if not self._emergency_button.set(False):
+                raise CommandError("emergency stop was not pressed; nothing changed")
+            return {"message": "emergency stop released"}
         stopped = [c.id for c in self._connectors if c.transaction is not None]
-        if not stopped:
-            raise CommandError("emergency stop: no transaction is running; nothing changed")
-        for connector in self._connectors:
-            await connector.charging.stop(Reason.emergency_stop)
-        return {"message": f"emergency stop: transactions stopped on connectors {stopped}"}
+        if not self._emergency_button.set(True):
+            raise CommandError("emergency stop is already pressed; nothing changed (`estop --release` releases it)")
+        return {
+            "message": f"emergency stop pressed: transactions stopped on connectors {stopped or 'none'};"
+            " `estop --release` releases it"
+        }
 
     async def lock(self, request: Request) -> Reply:
         """Bench: make the socket lock stick (jam) or work again (free), to test lock failures."""

@@ -57,9 +57,9 @@ class StatusReporter:
 
     def watch(self, connector: ConnectorState) -> None:
         """Report `connector`: its boot status once the CSMS accepts the station, then each change."""
-        self._latest[connector.id] = _Report(
-            connector.status, ChargePointErrorCode.no_error, None, self._clock.timestamp()
-        )
+        error = connector.error  # e.g. a meter not read yet: the boot status carries it
+        code = error.code if error else ChargePointErrorCode.no_error
+        self._latest[connector.id] = _Report(connector.status, code, error.info if error else None, self._clock.timestamp())
         connector.on_status(self._changed)
 
     def registered(self, first_time: bool) -> None:

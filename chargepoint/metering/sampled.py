@@ -12,7 +12,7 @@ from chargepoint.metering.values import MeterValueBuilder, energy_wh
 from chargepoint.metering.watch import MeterWatch
 from chargepoint.transactions.lifecycle import Transaction, Transactions
 from configkeys import Configuration
-from drivers.meter import MeterReading
+from drivers.meter import MeterError, MeterReading
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,10 @@ class TransactionSampler:
                 await self._wait_interval(wakeup)
                 try:
                     reading = await watch.read()
-                except Exception as exc:  # no sample is sent as fresh while the meter fails
-                    log.error("connector %d: no sample, meter read failed: %s", transaction.connector, exc)
+                except MeterError:
+                    continue  # no sample is sent as fresh while the meter fails; the watch logs it
+                except Exception as exc:
+                    log.error("connector %d: no sample, meter read failed: %r", transaction.connector, exc)
                     continue
                 sample = self._builder.build(
                     reading, "MeterValuesSampledData", ReadingContext.sample_periodic, interval_start_wh=previous
