@@ -18,7 +18,7 @@ from chargepoint.connector.connector import Connector
 from chargepoint.connector.connectors import Connectors
 from chargepoint.connector.identification import Refused
 from chargepoint.connector.state import ConnectorBusy, ConnectorState
-from chargepoint.connector.status import FAULT_CODES
+from chargepoint.connector.status import FAULT_CODES, ErrorKind
 from chargepoint.control.server import CommandError, Handler, Reply, Request
 from chargepoint.link.connection import Connection
 from chargepoint.transactions.queue import TransactionQueue
@@ -206,7 +206,7 @@ class BenchCommands:
         try:
             if code is None:
                 if not await target.clear_fault():
-                    raise CommandError(f"connector {number}: no fault to clear; nothing changed")
+                    raise CommandError(self._nothing_to_clear(number))
                 return {"message": f"connector {number}: fault cleared"}
             if code not in FAULT_CODES:
                 raise CommandError(f"unknown error code {code!r}; one of: {', '.join(FAULT_CODES)}")
@@ -215,6 +215,14 @@ class BenchCommands:
         except ConnectorBusy as exc:
             raise CommandError(str(exc)) from None
         return {"message": f"connector {number}: {code}"}
+
+    def _nothing_to_clear(self, number: int) -> str:
+        """Why `fault N --clear` changed nothing: a connector cannot clear the station's fault."""
+        station = self._station_status.error
+        if number and station is not None and station.kind is ErrorKind.FAULT:
+            return (f"connector {number}: the fault is the station's ({station.code.value}); "
+                    "`fault 0 --clear` clears it; nothing changed")
+        return f"connector {number}: no fault to clear; nothing changed"
 
     def _connector(self, request: Request) -> Connector:
         number = _connector_number(request)
