@@ -221,7 +221,8 @@ async def test_clearing_faults_clears_the_lock_failure_and_the_hardware_fault_to
     await booted(csms, daemon)
     await cli_ok(daemon, "lock", "1", "jam")
     await cli_ok(daemon, "plug", "1")
-    await cli_ok(daemon, "swipe", "TAG1")  # the socket lock does not close: ConnectorLockFailure
+    # The socket lock does not close: ConnectorLockFailure, and the card's command fails saying so.
+    assert "the socket lock failed" in await cli_fails(daemon, "swipe", "TAG1")
     await reaches(csms, 1, "Faulted", "ConnectorLockFailure")
     await cli_ok(daemon, "fault", "1", "GroundFailure")
     await reaches(csms, 1, "Faulted", "GroundFailure")

@@ -17,7 +17,7 @@ from ocpp.v16 import call
 from chargepoint.app.cli import EXIT_HARD_RESET
 from tests.conftest import Csms, Daemon, booted, eventually
 from tests.file_servers import FtpFileServer, HttpFileServer, make_file
-from tests.helpers import charging, cli_ok, logged, reaches
+from tests.helpers import charging, cli_ok, exited, logged, reaches
 
 FACTORY_VERSION = "2.3.1"  # WEMOB's
 IMAGE_SIZE = 256 * 1024
@@ -34,12 +34,6 @@ def _statuses(csms: Csms, after: int = 0) -> list[str]:
 async def _statuses_reach(csms: Csms, expected: list[str], timeout: float = 20.0, after: int = 0) -> None:
     await eventually(lambda: _statuses(csms, after)[: len(expected)] == expected and len(_statuses(csms, after)) >= len(expected),
                      timeout, f"FirmwareStatusNotification {expected}, got {_statuses(csms, after)}")
-
-
-async def _exits(daemon: Daemon, timeout: float = 20.0) -> int:
-    assert daemon.process is not None
-    await eventually(lambda: daemon.process is not None and daemon.process.poll() is not None, timeout, "the station restarting")
-    return daemon.process.returncode
 
 
 async def _update(csms: Csms, location: str, **fields: int) -> None:
@@ -73,7 +67,7 @@ async def test_update_over_http_installs_and_boots_the_new_version(csms: Csms, m
         assert csms.received("BootNotification")[0].payload["firmwareVersion"] == FACTORY_VERSION
         await _update(csms, server.url("/wemob-2.4.0.bin"))
         await _statuses_reach(csms, ["Downloading", "Downloaded", "Installing"])
-        assert await _exits(daemon) == EXIT_HARD_RESET
+        assert await exited(daemon) == EXIT_HARD_RESET
         assert (await _restarted(csms, daemon))["firmwareVersion"] == "2.4.0"
         await _statuses_reach(csms, ["Downloading", "Downloaded", "Installing", "Installed"])
         await daemon.wait_socket()
@@ -93,7 +87,7 @@ async def test_update_over_ftp_keeps_the_credentials_out_of_every_log(csms: Csms
         assert "s3cret-pw" in location
         await _update(csms, location)
         await _statuses_reach(csms, ["Downloading", "Downloaded", "Installing"])
-        assert await _exits(daemon) == EXIT_HARD_RESET
+        assert await exited(daemon) == EXIT_HARD_RESET
         version = (await _restarted(csms, daemon))["firmwareVersion"]
         assert len(version) == 12 and all(c in "0123456789abcdef" for c in version), "no X.Y.Z: the sha256 prefix"
         await _statuses_reach(csms, ["Downloading", "Downloaded", "Installing", "Installed"])
@@ -152,7 +146,7 @@ async def test_the_install_waits_for_the_running_transaction(csms: Csms, make_da
         await cli_ok(daemon, "swipe", "TAG1")  # the driver ends the session
         await csms.wait_for("StopTransaction", after=mark, timeout=10)
         await _statuses_reach(csms, ["Downloading", "Downloaded", "Installing"])
-        assert await _exits(daemon) == EXIT_HARD_RESET
+        assert await exited(daemon) == EXIT_HARD_RESET
         assert (await _restarted(csms, daemon))["firmwareVersion"] == "2.4.0"
         await _statuses_reach(csms, ["Downloading", "Downloaded", "Installing", "Installed"])
 
@@ -173,7 +167,7 @@ async def test_a_power_cut_during_the_download_resumes_it_after_the_restart(csms
         await _statuses_reach(csms, ["Downloading", "Downloading", "Downloaded", "Installing"], timeout=30)
         ranges = [r[2].get("Range") for r in server.requests if r[1] == "/wemob-2.4.0.bin"]
         assert ranges[-1] is not None and ranges[-1].startswith("bytes=") and ranges[-1] != "bytes=0-", ranges
-        assert await _exits(daemon) == EXIT_HARD_RESET
+        assert await exited(daemon) == EXIT_HARD_RESET
         assert (await _restarted(csms, daemon))["firmwareVersion"] == "2.4.0"
         await _statuses_reach(csms, ["Downloading", "Downloading", "Downloaded", "Installing", "Installed"])
 
@@ -205,7 +199,7 @@ async def test_a_new_update_replaces_one_still_downloading(csms: Csms, make_daem
         assert (await daemon.status())["firmware"]["image"] == "wemob-2.4.0.bin"
         await _update(csms, server.url("/wemob-2.5.0.bin"))
         await _statuses_reach(csms, ["Downloading", "Downloaded", "Installing"])
-        assert await _exits(daemon) == EXIT_HARD_RESET
+        assert await exited(daemon) == EXIT_HARD_RESET
         assert (await _restarted(csms, daemon))["firmwareVersion"] == "2.5.0"
         assert not [r for r in server.requests if r[1] == "/wemob-2.4.0.bin"], "the replaced update never downloads"
 

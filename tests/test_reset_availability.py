@@ -10,30 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import pytest
 from ocpp.v16 import call
 
 from chargepoint.app.cli import EXIT_HARD_RESET
-from tests.conftest import Daemon, booted
+from tests.conftest import booted
 from tests.csms import Csms
-from tests.helpers import charging, cli_ok, reaches, transaction_id
+from tests.helpers import charging, cli_ok, exited, reaches, transaction_id
 
 
 async def reset(csms: Csms, kind: str) -> None:
     assert (await csms.call(call.Reset(type=kind))).status == "Accepted"
-
-
-async def exit_status(daemon: Daemon, timeout: float = 15.0) -> int:
-    """Wait for the daemon to leave on its own, without blocking the CSMS."""
-    assert daemon.process is not None
-    deadline = time.monotonic() + timeout
-    while daemon.process.poll() is None:
-        assert time.monotonic() < deadline, f"the daemon did not exit:\n{daemon.logs()}"
-        await asyncio.sleep(0.05)
-    return daemon.process.returncode
 
 
 async def availability(csms: Csms, connector: int, kind: str) -> str:
@@ -47,7 +36,7 @@ async def test_hard_reset_without_transaction(csms: Csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
     await reset(csms, "Hard")
-    assert await exit_status(daemon) == EXIT_HARD_RESET
+    assert await exited(daemon) == EXIT_HARD_RESET
     mark = len(csms.frames)
     daemon.start()  # what systemd does on exit status 10
     await csms.wait_for("BootNotification", after=mark, timeout=20)
@@ -64,7 +53,7 @@ async def test_hard_reset_with_transaction(csms: Csms, make_daemon) -> None:
     stop = await csms.wait_for("StopTransaction", after=mark)
     assert daemon.process is not None and daemon.process.poll() is None  # delivered before the exit
     assert (stop.payload["transactionId"], stop.payload["reason"]) == (running, "HardReset")
-    assert await exit_status(daemon) == EXIT_HARD_RESET
+    assert await exited(daemon) == EXIT_HARD_RESET
     mark = len(csms.frames)
     daemon.start()
     await booted(csms, daemon)
@@ -83,7 +72,7 @@ async def test_hard_reset_retries_a_failing_reboot_command_up_to_reset_retries(
     await booted(csms, daemon)
     assert (await csms.call(call.ChangeConfiguration(key="ResetRetries", value="3"))).status == "Accepted"
     await reset(csms, "Hard")
-    assert await exit_status(daemon) == EXIT_HARD_RESET
+    assert await exited(daemon) == EXIT_HARD_RESET
     assert runs.read_text().splitlines() == ["run", "run"]
 
 
@@ -93,7 +82,7 @@ async def test_hard_reset_gives_up_after_reset_retries(csms: Csms, make_daemon, 
     await booted(csms, daemon)
     assert (await csms.call(call.ChangeConfiguration(key="ResetRetries", value="2"))).status == "Accepted"
     await reset(csms, "Hard")
-    assert await exit_status(daemon) == EXIT_HARD_RESET
+    assert await exited(daemon) == EXIT_HARD_RESET
     assert len(runs.read_text().splitlines()) == 1 + 2
 
 
@@ -144,7 +133,7 @@ async def test_a_reset_cut_short_by_a_crash_is_completed_on_the_next_start(
     assert not reboots.exists() and csms.received("StopTransaction") == []
     daemon.start()
     if kind == "Hard":
-        assert await exit_status(daemon) == EXIT_HARD_RESET
+        assert await exited(daemon) == EXIT_HARD_RESET
         assert reboots.read_text() == "reboot\n"
         daemon.start()  # systemd, after the reboot
     stop = await csms.wait_for("StopTransaction", timeout=20)
@@ -239,7 +228,7 @@ async def test_change_availability_persists_over_a_hard_reset(csms: Csms, make_d
     assert await availability(csms, 1, "Inoperative") == "Accepted"
     await reaches(csms, 1, "Unavailable", after=mark)
     await reset(csms, "Hard")
-    assert await exit_status(daemon) == EXIT_HARD_RESET
+    assert await exited(daemon) == EXIT_HARD_RESET
     mark = len(csms.frames)
     daemon.start()
     boot = await csms.wait_for("BootNotification", after=mark, timeout=20)

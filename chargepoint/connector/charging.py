@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 LOCK = "lock"  # the error source of a socket lock that failed
 
 
+class Refused(str):
+    """What the station shows a driver it turns away: still the text, typed so the bench
+    command that presented the idTag can fail with it."""
+
+
 class Charging:
     def __init__(
         self,
@@ -63,12 +68,12 @@ class Charging:
         reservation this transaction ends (§5.13), told to the CSMS in StartTransaction.req."""
         if not self._evse.tethered and not self._evse.set_lock(True):
             self._state.raise_error(LOCK, ChargePointErrorCode.connector_lock_failure, "socket lock did not close", ErrorKind.FAULT)
-            return "transaction not started: the socket lock failed"
+            return Refused("transaction not started: the socket lock failed")
         reading = await self._reading()
         if reading is None:
             self._evse.set_lock(False)
             self._state.show()
-            return "transaction not started: the meter has never been read"
+            return Refused("transaction not started: the meter has never been read")
         transaction = self._transactions.begin(
             self._state.id, id_tag, energy_wh(reading), self._sampler.stamp(reading), reservation_id
         )

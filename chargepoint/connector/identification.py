@@ -16,7 +16,7 @@ from typing import Protocol
 from ocpp.v16.enums import AuthorizationStatus, ChargePointStatus, Reason
 
 from chargepoint.authorization.authorizer import Authorizer, same_id_token, why_refused
-from chargepoint.connector.charging import Charging
+from chargepoint.connector.charging import Charging, Refused
 from chargepoint.connector.state import ConnectorBusy, ConnectorState
 from drivers.evse import Evse, PilotState
 
@@ -41,11 +41,6 @@ class Admission(Protocol):
     def refusal(self, connector: int, id_tag: str, parent_id_tag: str | None, group_known: bool = True) -> str | None: ...
 
     def ended_by(self, connector: int, id_tag: str, parent_id_tag: str | None) -> int | None: ...
-
-
-class Refused(str):
-    """What the station shows a driver it turns away: still the text, typed so the bench
-    command that presented the idTag can fail with it."""
 
 
 class Unreserved:

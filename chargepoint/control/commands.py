@@ -16,7 +16,7 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
 
 from chargepoint.connector.connector import Connector
 from chargepoint.connector.connectors import Connectors
-from chargepoint.connector.identification import Refused
+from chargepoint.connector.charging import Refused
 from chargepoint.connector.state import ConnectorBusy, ConnectorState
 from chargepoint.connector.status import FAULT_CODES, ErrorKind
 from chargepoint.control.server import CommandError, Handler, Reply, Request
