@@ -69,3 +69,12 @@ async def transaction_id(daemon: Daemon) -> int:
 async def logged(daemon: Daemon, text: str, timeout: float = 15.0) -> None:
     """Wait until the daemon's log holds `text`, the trace a user or technician would read."""
     await eventually(lambda: text in daemon.logs(), timeout, f"log line {text!r}")
+
+
+async def answered_on_the_same_link(csms: Csms, daemon: Daemon) -> None:
+    """The link survived what came before: a request still gets its answer, on connection 1,
+    and the log holds no Traceback."""
+    answer = await csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
+    assert answer.configuration_key[0]["key"] == "HeartbeatInterval"
+    assert csms.connections == 1, daemon.logs()[-2000:]
+    assert "Traceback" not in daemon.logs() and "link task failed" not in daemon.logs(), daemon.logs()[-3000:]

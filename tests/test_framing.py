@@ -10,6 +10,7 @@ from ocpp.v16 import call
 
 from chargepoint.link.framing import FrameRejected, check_action, check_payload, parse_frame
 from tests.conftest import booted
+from tests.helpers import answered_on_the_same_link
 
 # (frame sent, expected errorCode); 1.6 keeps the errata's spellings (§5.1, §5.2).
 BAD_CALLS = [
@@ -93,14 +94,6 @@ def test_a_known_action_without_a_handler_is_not_supported() -> None:
     with pytest.raises(FrameRejected) as rejected:
         check_action(Call("u1", "Reset", {"type": "Hard"}), served=set())
     assert rejected.value.code == "NotSupported"
-
-
-async def answered_on_the_same_link(csms, daemon) -> None:
-    """The link survived what came before: a request still gets its answer, on connection 1."""
-    answer = await csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
-    assert answer.configuration_key[0]["key"] == "HeartbeatInterval"
-    assert csms.connections == 1, daemon.logs()[-2000:]
-    assert "Traceback" not in daemon.logs() and "link task failed" not in daemon.logs()
 
 
 async def test_a_frame_nested_beyond_the_parser_is_ignored_and_the_link_stays(csms, make_daemon) -> None:

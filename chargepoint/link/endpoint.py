@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ocpp.exceptions import OCPPError
 from ocpp.routing import create_route_map
 from ocpp.v16 import ChargePoint
 
@@ -42,6 +44,19 @@ def merge_routes(features: Iterable[object]) -> Routes:
     return merged
 
 
+class _LibraryLog(logging.LoggerAdapter):
+    """The `ocpp` library logs a handler's refusal, an OCPPError raised on purpose (a
+    retrieveDate that is no dateTime), with a Traceback as if the station had failed; it is one
+    line. Any other exception keeps its Traceback: that one is a bug."""
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        refusal = sys.exc_info()[1]
+        if isinstance(refusal, OCPPError):
+            self.warning("%s: %s %s", str(msg) % args, refusal.code, refusal.description)
+        else:
+            super().exception(msg, *args, **kwargs)
+
+
 class StationEndpoint(ChargePoint):
     def __init__(
         self,
@@ -53,7 +68,7 @@ class StationEndpoint(ChargePoint):
         routes: Routes,
         lenience: Lenience = strict,
     ) -> None:
-        super().__init__(identity, connection, response_timeout, logger=logging.getLogger("ocpp"))
+        super().__init__(identity, connection, response_timeout, logger=_LibraryLog(logging.getLogger("ocpp")))
         self._frame_log = frame_log
         self._answering = answering
         self.route_map = routes
