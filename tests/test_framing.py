@@ -141,8 +141,8 @@ async def test_a_unique_id_longer_than_36_characters_gets_a_callerror(csms, make
 async def test_a_binary_websocket_frame_is_read_as_utf_8_text(csms, make_daemon) -> None:
     daemon = make_daemon(csms)
     await booted(csms, daemon)
-    await csms.send_raw(b'[2, "bin1", "GetConfiguration", {"key": ["HeartbeatInterval"]}]')  # type: ignore[arg-type]
+    await csms.send_raw(b'[2, "bin1", "GetConfiguration", {"key": ["HeartbeatInterval"]}]')
     answer = await csms.next_incoming_response("bin1")
     assert answer[0] == 3 and answer[2]["configurationKey"][0]["key"] == "HeartbeatInterval", answer
-    await csms.send_raw(b'[2, "bin2", "Heartbeat", {"\xff": 1}]')  # type: ignore[arg-type]  # not UTF-8: not JSON
+    await csms.send_raw(b'[2, "bin2", "Heartbeat", {"\xff": 1}]')  # not UTF-8: not JSON
     await answered_on_the_same_link(csms, daemon)
