@@ -55,7 +55,7 @@ def test_values_beyond_the_ocpp_data_types_get_their_code(action: str, payload: 
 @pytest.mark.parametrize(
     ("text", "valid"),
     [
-        ("2024-01-01T00:00:00Z", True), ("2024-01-01t00:00:00z", True), ("2024-01-01T00:00:00.123456789-03:00", True),
+        ("2024-01-01T00:00:00Z", True), ("2024-01-01t00:00:00z", False), ("2024-01-01T00:00:00.123456789-03:00", True),
         ("2024-01-01", False), ("0000-01-01T00:00:00Z", False), ("2024-01-01T24:00:00Z", False),
         ("0001-01-01T00:00:00+01:00", False), ("9999-12-31T23:00:00-05:00", False),  # no instant in UTC
         ("2024-01-01T00:00:00Z" + "0" * 1000, False), ("\ud800", False),
@@ -76,6 +76,8 @@ async def test_the_station_answers_each_with_its_code_on_the_same_link(csms, mak
     """Each of these was an InternalError with a Traceback in the log, or (1e30) a lost link."""
     daemon = make_daemon(csms, extra_profiles=["Reservation"])
     await booted(csms, daemon)
+    lower_case_valid_from = profile(16)
+    lower_case_valid_from["csChargingProfiles"]["validFrom"] = "2024-01-01t00:00:00z"  # type: ignore[index]
     for action, payload, code in (
         ("UpdateFirmware", {"location": "ftp://127.0.0.1:9/", "retrieveDate": "2024-01-01T00:00:00Z", "retries": 10**30},
          "TypeConstraintViolation"),
@@ -84,6 +86,7 @@ async def test_the_station_answers_each_with_its_code_on_the_same_link(csms, mak
          "FormationViolation"),
         ("SetChargingProfile", profile(1e30), "PropertyConstraintViolation"),
         ("ReserveNow", reservation("0001-01-01T00:00:00+01:00"), "TypeConstraintViolation"),
+        ("SetChargingProfile", lower_case_valid_from, "TypeConstraintViolation"),
         ("GetConfiguration", {"key": [f"K{n}" for n in range(101)]}, "OccurenceConstraintViolation"),
     ):
         answer = await csms.call_raw(action, payload)
