@@ -67,7 +67,7 @@ def _parse(direction: str, raw: str | bytes, actions: dict[tuple[str, str], str]
     """Parse leniently: a frame the station gets wrong is evidence, not an error here."""
     try:
         message = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         message = None
     kind = _item(message, 0) if isinstance(message, list) else None
     if kind not in (CALL, CALLRESULT, CALLERROR):
@@ -332,8 +332,9 @@ class Csms:
 
         return await self._wait_frame(match, timeout, after or 0, f"CALL {action}")
 
-    async def next_incoming_response(self, unique_id: str, timeout: float = 10.0) -> list[Any]:
-        """The station's CALLRESULT or CALLERROR for `unique_id`, as the parsed JSON list."""
+    async def next_incoming_response(self, unique_id: str, timeout: float = 10.0, after: int = 0) -> list[Any]:
+        """The station's CALLRESULT or CALLERROR for `unique_id`, as the parsed JSON list;
+        `after` (an index into `frames`) spares a long session a scan from the start."""
 
         def match(frame: Frame) -> bool:
             return (
@@ -342,7 +343,7 @@ class Csms:
                 and frame.unique_id == unique_id
             )
 
-        frame = await self._wait_frame(match, timeout, 0, f"response to {unique_id}")
+        frame = await self._wait_frame(match, timeout, after, f"response to {unique_id}")
         return json.loads(frame.raw)
 
     async def call(self, payload: Any, timeout: float = 10.0, identity: str | None = None) -> Any:
@@ -363,7 +364,8 @@ class Csms:
         await self.send_raw(json.dumps([CALL, unique_id, action, payload]))
         return await self.next_incoming_response(unique_id, timeout)
 
-    async def send_raw(self, text: str) -> None:
+    async def send_raw(self, text: str | bytes) -> None:
+        """Send text as the CSMS wrote it; bytes go out as a binary WebSocket frame."""
         await self._require_station()._send(text)
 
     def _require_station(self) -> _CentralSystem:

@@ -86,3 +86,12 @@ async def exited(daemon: Daemon, timeout: float = 30.0) -> int:
     assert process is not None
     await eventually(lambda: process.poll() is not None, timeout, f"the daemon exits by itself:\n{daemon.logs()}")
     return process.returncode
+
+
+async def answered_on_the_same_link(csms: Csms, daemon: Daemon) -> None:
+    """The link survived what came before: a request still gets its answer, on connection 1,
+    and the log holds no Traceback."""
+    answer = await csms.call(call.GetConfiguration(key=["HeartbeatInterval"]))
+    assert answer.configuration_key[0]["key"] == "HeartbeatInterval"
+    assert csms.connections == 1, daemon.logs()[-2000:]
+    assert "Traceback" not in daemon.logs() and "link task failed" not in daemon.logs(), daemon.logs()[-3000:]

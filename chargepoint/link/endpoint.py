@@ -87,15 +87,16 @@ class StationEndpoint(ChargePoint):
         made (new credentials, say) may close the link only after the CSMS heard Accepted."""
         await self._idle.wait()
 
-    async def route_message(self, raw_msg: str) -> None:
+    async def route_message(self, raw_msg: str | bytes) -> None:
         self._idle.clear()
         try:
             await self._route(raw_msg)
         finally:
             self._idle.set()
 
-    async def _route(self, raw_msg: str) -> None:
-        self._frame_log.record("in", raw_msg)
+    async def _route(self, raw_msg: str | bytes) -> None:
+        # A binary WebSocket frame is read as the UTF-8 text OCPP-J §4.1.2 says it must be.
+        self._frame_log.record("in", raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace"))
         try:
             message = parse_frame(raw_msg)
             if message.message_type_id != 2:

@@ -63,7 +63,7 @@ class FrameLog:
         text = self._scrubber.scrub(frame)
         try:
             parsed: object = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             parsed = text
         line = {"time": self._clock.timestamp(), "direction": direction, "frame": parsed}
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
