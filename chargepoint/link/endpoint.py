@@ -97,6 +97,7 @@ class StationEndpoint(ChargePoint):
     async def _route(self, raw_msg: str | bytes) -> None:
         # A binary WebSocket frame is read as the UTF-8 text OCPP-J §4.1.2 says it must be.
         self._frame_log.record("in", raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace"))
+        what = "frame"  # until the frame is known to be a CALL, then its action
         try:
             message = parse_frame(raw_msg)
             if message.message_type_id != 2:
@@ -105,6 +106,7 @@ class StationEndpoint(ChargePoint):
             if not self._answering():
                 log.info("ignoring %s from the CSMS: registration Rejected", message.action)
                 return
+            what = str(message.action)
             check_action(message, self.route_map)
             self._lenience(message)
             check_payload(message)
@@ -112,7 +114,7 @@ class StationEndpoint(ChargePoint):
             if rejected.code == NOT_SUPPORTED:
                 log.info("CSMS request not supported by this station: %s", rejected.description)
             else:
-                log.warning("bad frame from the CSMS (%s: %s)", rejected.code, rejected.description)
+                log.warning("bad %s from the CSMS (%s: %s)", what, rejected.code, rejected.description)
             if rejected.unique_id is not None:
                 await self._send(rejected.call_error())
             return
