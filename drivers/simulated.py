@@ -96,7 +96,7 @@ class SimulatedEvse:
 
 
 class SimulatedEmergencyStop:
-    """The emergency stop button for the bench: `press` latches it until `release`."""
+    """The emergency stop button for the bench: once pressed it stays so until released (`set(False)`)."""
 
     def __init__(self, pressed: bool = False) -> None:
         self._pressed = pressed
