@@ -20,8 +20,8 @@ async def test_the_display_dims_after_screen_saver_time_and_wakes_on_a_cable_or_
     daemon = make_daemon(csms)
     await booted(csms, daemon)
     assert (await csms.call(call.ChangeConfiguration(key="ScreenSaverTime", value="1"))).status == "Accepted"
+    touched = time.monotonic()  # before the plug, so the station's own touch is no earlier
     await daemon.cli("plug", "1")
-    touched = time.monotonic()
     assert await display(daemon) == "on"
     await asyncio.sleep(50)
     assert await display(daemon) == "on"  # status itself is not someone at the station
