@@ -222,6 +222,10 @@ class Settings(BaseSettings):
         return self.data_dir / "chargepoint.db"
 
     @property
+    def certificate_dir(self) -> Path:
+        return self.data_dir / "certificates"
+
+    @property
     def control_socket(self) -> Path:
         return self.data_dir / "control.sock"
 

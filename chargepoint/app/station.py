@@ -54,6 +54,8 @@ from chargepoint.metering.watch import MeterWatch
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
+from chargepoint.security.certificates import CertificateStore
+from chargepoint.security.notifications import SecurityEvents
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
 from chargepoint.smart_charging.schedule import Limits
@@ -90,6 +92,8 @@ class Station:
         security = SecurityProfiles(self.config, link, self._state)
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
+        self.security_events = SecurityEvents(self.link, self.clock)
+        self.certificates = CertificateStore(settings.certificate_dir)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
         self.link.on_registered(self.reporter.registered)
         self._availability = AvailabilityTable(self.db)
