@@ -74,6 +74,33 @@ def test_good_battery_values_change_only_what_is_given() -> None:
     assert changed(CAR, {"capacity": 0.05, "soc": 0, "target": 90}) == Battery(11, 150, 0.05, 0, 90)
 
 
+@pytest.mark.parametrize("dc, soc, offered_a, expected_w", [
+    (False, 20, 32, 11_000),  # AC: the on-board charger's 11 kW, under the 22 kW offered
+    (True, 20, 32, 22_080),  # DC: 150 kW wanted, 32 A × 230 V × 3 offered
+    (True, 90, 100, 69_000),  # the taper (75 kW) under the offer (69 kW)
+    (True, 95, 100, 37_500),  # the taper alone
+    (True, 20, 6, 4_140),  # a charging profile or silent-mode derating lowers the offer: it wins
+    (False, 100, 32, 0),  # full
+])
+def test_the_ev_draws_the_least_of_its_curve_and_the_offer(dc: bool, soc: float, offered_a: float, expected_w: float) -> None:
+    evse = SimulatedEvse(7400, tethered=True, battery=Battery(11, 150, start_soc=soc), dc=dc)
+    evse.plug()
+    evse.ev_charge()
+    evse.set_offered_current(offered_a)
+    evse.set_contactor(True)
+    assert evse.power_w == pytest.approx(expected_w)
+
+
+def test_without_the_bench_command_the_ev_draws_ev_power_w_on_ac_and_dc() -> None:
+    for dc in (False, True):
+        evse = SimulatedEvse(7400, tethered=True, dc=dc)
+        evse.plug()
+        evse.ev_charge()
+        evse.set_offered_current(32)
+        evse.set_contactor(True)
+        assert (evse.power_w, evse.soc) == (7400, 20)
+
+
 async def test_the_ev_stops_asking_at_its_target_with_soc_and_register_in_step() -> None:
     """Driver level, no station: the meter's register and the car's SoC move together, and the
     car goes to pilot B at its target and draws nothing after."""
