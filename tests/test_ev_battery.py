@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from chargepoint.app.configuration import open_configuration
+from chargepoint.app.hardware import simulated_evse
 from chargepoint.app.settings import Settings
 from chargepoint.infra.database import Database
+from chargepoint.infra.state import StateTable
 from configkeys import ChangeStatus, Configuration
 from drivers.battery import Battery, changed, charged, curve_power_w
 from drivers.evse import PilotState
@@ -148,6 +150,20 @@ def test_a_station_that_fixes_its_samples_adds_soc_where_the_ev_reports_it(
     with _configuration(tmp_path, settings) as config:
         assert config.value("MeterValuesSampledData") == sampled
         assert config.change_with_reason("MeterValuesSampledData", "SoC").reason == "read-only"
+
+
+def test_the_battery_the_bench_gave_is_found_again_after_a_restart(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, profile="wemob", model="wemob-station-dc60")
+    db = Database(settings.database_path)
+    try:
+        evse = simulated_evse(settings, 1, StateTable(db))
+        assert evse.battery == Battery(7.4, 7.4)  # ev_power_w, on AC and DC alike
+        evse.set_battery(changed(evse.battery, {"capacity": 40, "target": 85, "max_dc_kw": 50}))
+        again = simulated_evse(settings, 1, StateTable(db))
+        assert again.battery == Battery(7.4, 50, capacity_kwh=40, target_soc=85)
+        assert simulated_evse(settings, 2, StateTable(db)).battery == Battery(7.4, 7.4)  # each connector its own car
+    finally:
+        db.close()
 
 
 @contextmanager
