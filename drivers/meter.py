@@ -30,6 +30,7 @@ class MeterReading:
     frequency_hz: float | None = None
     export_energy_wh: float | None = None
     power_factor: float | None = None
+    soc_percent: float | None = None  # the EV's, where it tells the station (DC, ISO 15118); no meter measures it
     # Not measured: what the EVSE offers at the moment of the reading, attached by the station.
     offered_current_a: float | None = None
     offered_power_w: float | None = None

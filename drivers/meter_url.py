@@ -149,7 +149,7 @@ def _parity(url: str, text: str) -> str:
 def figures_of(spec: MeterSpec) -> frozenset[str]:
     """The MeterReading fields this meter fills: what a measurand key may ask of it."""
     if isinstance(spec, SimSpec):
-        return ALL_FIGURES
+        return ALL_FIGURES  # SoC too: the simulated EV tells its meter, where it reports one
     model = MODELS[spec.model]
     optional = {"export_energy_wh": model.export_energy, "power_factor": model.power_factor}
-    return ALL_FIGURES - {name for name, register in optional.items() if register is None}
+    return ALL_FIGURES - {"soc_percent"} - {name for name, register in optional.items() if register is None}

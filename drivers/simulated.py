@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from drivers.battery import Battery, charged, curve_power_w
 from drivers.evse import PilotState
 from drivers.meter import MeterReading
 from drivers.register import DurableRegister
@@ -19,12 +20,26 @@ NOMINAL_FREQUENCY = 50.0
 class SimulatedEvse:
     """The station side of one connector with a simulated EV behind it.
 
-    The EV draws its configured power, capped by what the offered current allows on three
-    phases, and only while it asks for energy (pilot C) and the contactor is closed.
+    The EV draws what its battery's charging curve asks for, capped by what the offered current
+    allows on three phases, and only while it asks for energy (pilot C) and the contactor is
+    closed. Each plug-in is a car arriving at the battery's starting SoC; it stops asking at
+    the target (pilot B, SuspendedEV).
     """
 
-    def __init__(self, ev_power_w: float, tethered: bool, pilot: PilotState = PilotState.A, phases: int = 3) -> None:
-        self.ev_power_w = ev_power_w
+    def __init__(
+        self,
+        ev_power_w: float,
+        tethered: bool,
+        pilot: PilotState = PilotState.A,
+        phases: int = 3,
+        battery: Battery | None = None,
+        dc: bool = False,
+    ) -> None:
+        self.battery = battery or Battery(max_ac_kw=ev_power_w / 1000, max_dc_kw=ev_power_w / 1000)
+        self._dc = dc
+        self._soc = self.battery.start_soc
+        self._full = False  # the car itself stopped asking, at its target
+        self._battery_listeners: list[Callable[[Battery], None]] = []
         self._tethered = tethered
         self._phases = phases
         self._pilot = pilot  # a real pilot is read from the board at start; the simulation remembers it
@@ -66,7 +81,42 @@ class SimulatedEvse:
     def power_w(self) -> float:
         if not self._contactor or self._pilot is not PilotState.C:
             return 0.0
-        return min(self.ev_power_w, self._offered * NOMINAL_VOLTAGE * self._phases)
+        wanted = curve_power_w(self.battery.max_power_w(self._dc), self._soc, self.battery.target_soc)
+        return min(wanted, self._offered * NOMINAL_VOLTAGE * self._phases)
+
+    @property
+    def soc(self) -> float | None:
+        """The car's state of charge in %, as it reports it; None with no car plugged in."""
+        return None if self._pilot is PilotState.A else self._soc
+
+    @property
+    def full(self) -> bool:
+        """The car is at its target and asks for no more energy."""
+        return self._soc >= self.battery.target_soc
+
+    def delivered(self, energy_wh: float) -> None:
+        """The meter counted `energy_wh` more into the car: at its target it stops asking."""
+        if self._pilot is PilotState.A:
+            return
+        self._soc = charged(self._soc, energy_wh, self.battery.capacity_kwh)
+        if self.full and self._pilot is PilotState.C:
+            self._full = True
+            self._set_pilot(PilotState.B)
+
+    def on_battery_change(self, callback: Callable[[Battery], None]) -> None:
+        self._battery_listeners.append(callback)
+
+    def set_battery(self, battery: Battery, soc_given: bool = False) -> None:
+        """Bench: new values for the car. A SoC given is the plugged car's SoC now too; a car
+        that stopped at its target asks again when the target is raised."""
+        if soc_given:
+            self._soc = battery.start_soc
+        self.battery = battery
+        for listener in self._battery_listeners:
+            listener(battery)
+        if self._full and not self.full and self._pilot is PilotState.B:
+            self._full = False
+            self._set_pilot(PilotState.C)
 
     @property
     def evccid(self) -> str | None:
@@ -75,6 +125,7 @@ class SimulatedEvse:
     # Bench actions: what a person does with the car and the cable.
     def plug(self, evccid: str | None = None) -> None:
         self._evccid = evccid
+        self._soc, self._full = self.battery.start_soc, False
         self._set_pilot(PilotState.B)
 
     def unplug(self) -> None:
@@ -82,9 +133,11 @@ class SimulatedEvse:
         self._set_pilot(PilotState.A)
 
     def ev_charge(self) -> None:
+        self._full = False
         self._set_pilot(PilotState.C)
 
     def ev_suspend(self) -> None:
+        self._full = False
         self._set_pilot(PilotState.B)
 
     def _set_pilot(self, state: PilotState) -> None:
@@ -123,8 +176,16 @@ class SimulatedMeter:
     """An energy register integrating the power of a power source over monotonic time; kept in
     `register` across restarts, as a real meter keeps it."""
 
-    def __init__(self, power: Callable[[], float], register: Path | None = None) -> None:
+    def __init__(
+        self,
+        power: Callable[[], float],
+        register: Path | None = None,
+        delivered: Callable[[float], None] = lambda energy_wh: None,
+        soc: Callable[[], float | None] = lambda: None,
+    ) -> None:
         self._power = power
+        self._delivered = delivered  # the EV counts the same energy into its battery
+        self._soc = soc  # the EV's SoC where it reports one (DC, ISO 15118)
         self._register = DurableRegister(register)
         self._last = time.monotonic()
         self._last_power = 0.0
@@ -133,7 +194,9 @@ class SimulatedMeter:
         now = time.monotonic()
         # The power seen at the previous read held until now: the station polls often enough
         # (about once a second) that a change in between costs at most one poll's worth.
-        energy_wh = self._register.add(self._last_power * (now - self._last) / 3600)
+        added = self._last_power * (now - self._last) / 3600
+        energy_wh = self._register.add(added)
+        self._delivered(added)
         power = self._power()
         self._last, self._last_power = now, power
         per_phase = power / 3
@@ -147,6 +210,7 @@ class SimulatedMeter:
             frequency_hz=NOMINAL_FREQUENCY,
             export_energy_wh=0.0,
             power_factor=1.0,
+            soc_percent=self._soc(),
         )
 
     async def close(self) -> None:

@@ -83,9 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument("id_tag", metavar="IDTAG", nargs="?")
     card.add_argument("--uid", metavar="HEX", help="a card UID as read (e.g. 04:A2:1B:3C), sent the Wallbox way")
     swipe.add_argument("--connector", type=int, metavar="N", help=cli_help.CONNECTOR + " (default: the reader's pick)")
-    ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses")
+    ev = commands.add_parser("ev", parents=[common], help="bench: the EV asks for energy or pauses; its battery")
     ev.add_argument("connector", type=int, metavar="N", help=cli_help.CONNECTOR)
-    ev.add_argument("action", choices=("charge", "suspend"))
+    ev.add_argument("action", choices=("charge", "suspend", "battery"))
+    for flag, text in cli_help.BATTERY.items():
+        ev.add_argument(f"--{flag}", type=float, metavar="X", default=argparse.SUPPRESS, help=text)
     meter_sim = commands.add_parser("meter-sim", parents=[common], help="an SDM630 meter on Modbus TCP, simulated")
     meter_sim.add_argument("--host", default="127.0.0.1")
     meter_sim.add_argument("--port", type=int, default=5020)
@@ -318,6 +320,11 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         request["evccid"] = args.evccid
     if args.command == "ev":
         request["action"] = args.action
+        names = [flag.replace("-", "_") for flag in cli_help.BATTERY]
+        request["battery"] = {name: getattr(args, name) for name in names if hasattr(args, name)}
+        if request["battery"] and args.action != "battery":
+            print("chargepoint: battery values go with `ev N battery` only", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "lock":
         request["state"] = args.state
     if args.command == "estop":

@@ -14,6 +14,14 @@ FAULT_CONNECTOR = "the connector number, 1 to NumberOfConnectors; 0 is the whole
 FAULT_CODE = "the ChargePointErrorCode to raise, one of: " + ", ".join(FAULT_CODES)
 STATUS_JSON = "print the same report as JSON, for scripts (link_error: why the last connect failed)"
 CONFIG_JSON = "print the keys as JSON: configurationKey and unknownKey as in GetConfiguration, and writeOnly"
+# `ev N battery`: the flags, as drivers.battery names the fields.
+BATTERY = {
+    "capacity": "the battery's capacity in kWh",
+    "soc": "its state of charge at plug-in, and now if plugged in (%%)",
+    "target": "the SoC where the EV stops asking for energy (%%)",
+    "max-ac-kw": "the most it takes on AC (its on-board charger), kW",
+    "max-dc-kw": "the most it takes on DC, kW",
+}
 EPILOG = (
     "N is a connector number, 1 to the station's NumberOfConnectors (0, the whole station, for fault). "
     "Bench commands need the daemon running; a command that changes nothing exits 1 saying so. "

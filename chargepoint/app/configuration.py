@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
+from ocpp.v16.enums import Measurand
+
 from chargepoint.app.features import IMPLEMENTED
+from chargepoint.app.hardware import reading_figures
 from chargepoint.app.settings import Settings
 from chargepoint.infra.database import Database
 from chargepoint.infra.state import KeyTable
 from chargepoint.link.config import LinkConfig
 from chargepoint.link.security import authorization_key, security_profile_rule
-from chargepoint.metering.values import MEASURAND_KEYS, capability_rule
-from configkeys import Configuration, catalogue_for, get_profile
-from drivers.meter_url import figures_of
+from chargepoint.metering.values import DEFAULT_MEASURAND, MEASURAND_KEYS, capability_rule
+from configkeys import Configuration, KeyDef, catalogue_for, get_profile
 
 
 def link_config(settings: Settings) -> LinkConfig:
@@ -36,9 +39,10 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
     if settings.reserve_connector_zero:  # read-only to the CSMS: the installation decides
         initial["ReserveConnectorZeroSupported"] = "true"
     catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)
-    config = Configuration(catalogue, KeyTable(db), initial=initial)
+    figures = meter_figures(settings)
+    config = Configuration(catalogue, KeyTable(db), fixed=_fixed_samples(catalogue, figures), initial=initial)
     config.add_validator("SecurityProfile", security_profile_rule(config, link_config(settings)))
-    rule = capability_rule(meter_figures(settings))
+    rule = capability_rule(figures)
     for key in MEASURAND_KEYS:
         if config.has(key):
             config.add_validator(key, rule)
@@ -47,4 +51,14 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
 
 def meter_figures(settings: Settings) -> frozenset[str]:
     """What every configured meter can measure: a measurand key may name only those."""
-    return frozenset.intersection(*(figures_of(spec) for spec in settings.meter_specs))
+    return frozenset.intersection(*(reading_figures(settings, spec) for spec in settings.meter_specs))
+
+
+def _fixed_samples(catalogue: Mapping[str, KeyDef], figures: frozenset[str]) -> dict[str, str]:
+    """A station that fixes what its MeterValues carry (WEMOB: MeterValuesSampledData is
+    read-only, "" being the energy register, §4.3.17) adds the EV's SoC where the EV reports
+    it, as DC stations do; GetConfiguration then tells the CSMS so."""
+    key = catalogue.get("MeterValuesSampledData")
+    if key is None or key.access.writable or "soc_percent" not in figures:
+        return {}
+    return {key.name: f"{DEFAULT_MEASURAND},{Measurand.soc}"}

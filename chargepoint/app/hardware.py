@@ -1,32 +1,53 @@
 """The drivers a connector runs on, as the settings name them.
 
 Real meters come from their URL; the EV, cable and pilot are simulated on the bench, and the
-simulated cable, meter register and emergency stop button are found again where they were when
-the station stopped.
+simulated cable, EV battery, meter register and emergency stop button are found again where
+they were when the station stopped.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+from dataclasses import asdict
 
+from drivers.battery import Battery
 from drivers.evse import PilotState
 from drivers.meter import Meter
-from drivers.meter_url import MeterSpec, RtuSpec, SimSpec, open_meter
+from drivers.meter_url import MeterSpec, RtuSpec, SimSpec, figures_of, open_meter
 from drivers.simulated import SimulatedEmergencyStop, SimulatedEvse, SimulatedMeter
 from chargepoint.app.settings import Settings, SettingsError
 from chargepoint.infra.state import StateTable
 
 
 def simulated_evse(settings: Settings, number: int, state: StateTable) -> SimulatedEvse:
-    name = f"simulated-pilot-{number}"
+    """The car on connector `number`; its battery is what `ev N battery` last said, else one whose
+    flat power is `ev_power_w`."""
+    name, battery_name = f"simulated-pilot-{number}", f"simulated-ev-battery-{number}"
+    stored = state.get(battery_name)
     evse = SimulatedEvse(
         settings.ev_power_w,
         tethered=not settings.station_model.has_lock,
         pilot=PilotState(state.get(name) or PilotState.A),
+        battery=Battery(**json.loads(stored)) if stored else None,
+        dc=settings.station_model.current_type == "DC",
     )
     evse.on_pilot_change(lambda pilot: state.set(name, pilot.value))
+    evse.on_battery_change(lambda battery: state.set(battery_name, json.dumps(asdict(battery))))
     return evse
+
+
+def ev_reports_soc(settings: Settings) -> bool:
+    """A DC car always tells the station its SoC (DIN 70121, ISO 15118-2); on AC only an
+    ISO 15118 car does, which the settings say."""
+    return settings.station_model.current_type == "DC" or settings.ev_reports_soc
+
+
+def reading_figures(settings: Settings, spec: MeterSpec) -> frozenset[str]:
+    """What a connector's readings hold: the meter's figures, SoC only where the EV reports it."""
+    figures = figures_of(spec)
+    return figures if ev_reports_soc(settings) else figures - {"soc_percent"}
 
 
 def simulated_emergency_stop(state: StateTable) -> SimulatedEmergencyStop:
@@ -41,7 +62,8 @@ def meter_for(settings: Settings, number: int, spec: MeterSpec, evse: SimulatedE
     """A simulated meter measures what the simulated EV draws; its register is kept in data_dir
     (not in the station's database: it is the meter's memory, and outlives a station reset)."""
     if isinstance(spec, SimSpec):
-        return SimulatedMeter(lambda: evse.power_w, settings.data_dir / f"simulated-meter-{number}.wh")
+        soc = (lambda: evse.soc) if ev_reports_soc(settings) else (lambda: None)
+        return SimulatedMeter(lambda: evse.power_w, settings.data_dir / f"simulated-meter-{number}.wh", evse.delivered, soc)
     if isinstance(spec, RtuSpec):
         _check_serial_device(spec.device)
     return open_meter(spec)

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     response_timeout: int = Field(default=30, ge=1, le=3600)  # the initial MessageTimeout key
     reconnect_max_delay: float = Field(default=60.0, ge=0.1, le=3600)
     ev_power_w: float = Field(default=7400.0, gt=0, le=400_000)
+    # Bench: an AC car that tells its SoC (ISO 15118); a DC car always does. See `ev N battery`.
+    ev_reports_soc: bool = False
     # The hardware's own cap on every connector; charging profiles may only lower it (§3.13).
     max_current_a: float = Field(default=32.0, ge=6, le=500)
     nominal_voltage: float = Field(default=230.0, ge=100, le=480)  # amperes <-> watts in profiles

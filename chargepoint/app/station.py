@@ -18,7 +18,7 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigg
 from chargepoint.app.configuration import link_config, open_configuration
 from chargepoint.app.features import FEATURES, Feature
 from chargepoint.app.file_jobs import diagnostics, firmware_updates
-from chargepoint.app.hardware import meter_for, simulated_emergency_stop, simulated_evse
+from chargepoint.app.hardware import meter_for, reading_figures, simulated_emergency_stop, simulated_evse
 from chargepoint.app.settings import Settings
 from chargepoint.app.vendor_parts import vehicle_ids, vendor_parts
 from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
@@ -65,7 +65,6 @@ from chargepoint.transactions.lifecycle import Transactions
 from chargepoint.transactions.queue import TransactionQueue
 from chargepoint.transactions.recovery import recover
 from configkeys import boot_notification_fields
-from drivers.meter_url import figures_of
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +154,7 @@ class Station:
         for number, spec in enumerate(self.settings.meter_specs, start=1):
             evse = simulated_evse(self.settings, number, self._state)
             driver = meter_for(self.settings, number, spec, evse)
-            meter = MeterWatch(driver, figures_of(spec), name=f"connector {number} meter")
+            meter = MeterWatch(driver, reading_figures(self.settings, spec), name=f"connector {number} meter")
             connector = Connector(
                 number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,
                 self.settings.max_current_a,

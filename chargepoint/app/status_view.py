@@ -22,7 +22,8 @@ def human_status(reply: dict[str, Any]) -> str:
             f"  transaction: {c['transaction_id'] or '-'}  idTag: {c['id_tag'] or '-'}"
             f"  energy: {c['energy_wh'] if c['energy_wh'] is not None else '-'} Wh"
             f"  power: {c['power_w'] if c['power_w'] is not None else '-'} W"
-            f"  offered: {c['offered_a']:g} A"
+            + (f"  SoC: {c['soc_percent']} %" if c.get("soc_percent") is not None else "")
+            + f"  offered: {c['offered_a']:g} A"
             f"  limit: {_limit_text(c)}"
             + (f"  derated: {c['derated_a']:g} A" if c.get("derated_a") is not None else "")
             + (f"  waiting: {c['asking']}" if c.get("asking") else "")

@@ -24,6 +24,7 @@ from chargepoint.link.connection import Connection
 from chargepoint.transactions.queue import TransactionQueue
 from chargepoint.vendors.wallbox import id_tag_from_pin
 from configkeys import ChangeStatus, Configuration, TooManyKeys
+from drivers.battery import changed
 from drivers.evse import PilotState
 from drivers.simulated import SimulatedEmergencyStop, SimulatedEvse
 
@@ -125,13 +126,20 @@ class BenchCommands:
     async def ev(self, request: Request) -> Reply:
         evse = _simulated(self._connector(request))
         action = request.get("action")
+        if action == "battery":
+            return _battery(evse, request)
         if action not in ("charge", "suspend"):
-            raise CommandError("ev action must be 'charge' or 'suspend'")
+            raise CommandError("ev action must be 'charge', 'suspend' or 'battery'")
         if evse.pilot is PilotState.A:
             raise CommandError(f"connector {request['connector']}: no cable is plugged in, so no EV to {action}; plug first")
         if (evse.pilot is PilotState.C) == (action == "charge"):
             already = "already asks for energy" if action == "charge" else "is already paused"
             raise CommandError(f"connector {request['connector']}: the EV {already}; nothing changed")
+        if action == "charge" and evse.full:
+            raise CommandError(
+                f"connector {request['connector']}: the EV is at its target SoC ({evse.battery.target_soc:g} %);"
+                f" raise it with `ev {request['connector']} battery --target`"
+            )
         if action == "charge":
             evse.ev_charge()
         else:
@@ -288,6 +296,23 @@ def _simulated(connector: Connector) -> SimulatedEvse:
     return connector.evse
 
 
+def _battery(evse: SimulatedEvse, request: Request) -> Reply:
+    """Bench: the car's battery (`ev N battery`); without values, what it is now."""
+    changes = request.get("battery") or {}
+    if not isinstance(changes, dict):
+        raise CommandError("battery values must be an object")
+    try:
+        evse.set_battery(changed(evse.battery, changes), soc_given="soc" in changes)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    b = evse.battery
+    now = f", now {evse.soc:.0f} %" if evse.soc is not None else ""
+    return {
+        "message": f"connector {request['connector']}: EV battery {b.capacity_kwh:g} kWh, SoC {b.start_soc:g} % at plug-in{now},"
+        f" target {b.target_soc:g} %, max {b.max_ac_kw:g} kW AC / {b.max_dc_kw:g} kW DC"
+    }
+
+
 def _connector_status(connector: Connector) -> dict[str, Any]:
     reading = connector.meter.latest
     transaction = connector.transaction
@@ -299,6 +324,7 @@ def _connector_status(connector: Connector) -> dict[str, Any]:
         "id_tag": transaction.id_tag if transaction else connector.identification.id_tag,
         "energy_wh": round(reading.energy_wh, 1) if reading else None,
         "power_w": round(reading.power_w, 1) if reading else None,
+        "soc_percent": int(reading.soc_percent) if reading and reading.soc_percent is not None else None,  # the EV's
         "offered_a": connector.evse.offered_current,
         "limit_a": connector.limit,  # None: no charging profile limits the connector
         "limit_source": connector.limit_source,

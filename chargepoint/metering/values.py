@@ -35,6 +35,7 @@ class _Measure:
     unit: UnitOfMeasure | None  # OCPP 1.6 has no unit for Hz or a power factor
     phases: tuple[Phase, ...] = ()
     phase_figure: str | None = None  # per-phase values sent beside the total (errata: all phases)
+    location: Location | None = None  # where it is measured, when not where the sample says
 
 
 _MEASURES: dict[str, _Measure] = {
@@ -48,6 +49,7 @@ _MEASURES: dict[str, _Measure] = {
     Measurand.power_factor: _Measure("power_factor", None),
     Measurand.current_offered: _Measure("offered_current_a", UnitOfMeasure.a),
     Measurand.power_offered: _Measure("offered_power_w", UnitOfMeasure.w),
+    Measurand.soc: _Measure("soc_percent", UnitOfMeasure.percent, location=Location.ev),  # §7.31: the EV's
 }
 
 
@@ -108,7 +110,7 @@ def _sampled(
             format=ValueFormat.raw,
             measurand=name,
             phase=phase,
-            location=location,
+            location=measure.location or location,
             unit=measure.unit,
         )
 
@@ -123,8 +125,8 @@ def _sampled(
 
 
 def _format(name: str, value: float) -> str:
-    if _MEASURES[name].unit is UnitOfMeasure.wh:
-        return str(int(value))
+    if _MEASURES[name].unit in (UnitOfMeasure.wh, UnitOfMeasure.percent):
+        return str(int(value))  # EVs report whole percents (DIN 70121, ISO 15118 SoC)
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
