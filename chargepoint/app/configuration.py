@@ -10,8 +10,9 @@ from chargepoint.infra.database import Database
 from chargepoint.infra.state import KeyTable
 from chargepoint.link.config import LinkConfig
 from chargepoint.link.security import authorization_key, security_profile_rule
+from chargepoint.metering.signing import PUBLIC_KEY_KEY, DeviceKey
 from chargepoint.metering.values import MEASURAND_KEYS, capability_rule
-from configkeys import Configuration, catalogue_for, get_profile
+from configkeys import Access, Configuration, FeatureProfile, KeyDef, KeyType, catalogue_for, get_profile
 from drivers.meter_url import figures_of
 
 
@@ -36,7 +37,11 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
     if settings.reserve_connector_zero:  # read-only to the CSMS: the installation decides
         initial["ReserveConnectorZeroSupported"] = "true"
     catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)
-    config = Configuration(catalogue, KeyTable(db), initial=initial)
+    fixed: dict[str, str] = {}
+    if settings.signed_meter_values:  # only a station that signs has a key to show
+        catalogue[PUBLIC_KEY_KEY] = KeyDef(PUBLIC_KEY_KEY, KeyType.STRING, Access.R, FeatureProfile.CUSTOM)
+        fixed[PUBLIC_KEY_KEY] = DeviceKey.of(settings.data_dir).public_hex()
+    config = Configuration(catalogue, KeyTable(db), fixed=fixed, initial=initial)
     config.add_validator("SecurityProfile", security_profile_rule(config, link_config(settings)))
     rule = capability_rule(meter_figures(settings))
     for key in MEASURAND_KEYS:
