@@ -231,6 +231,8 @@ async def test_signing_is_off_by_default_and_a_bad_value_is_one_line(make_daemon
     daemon = make_daemon(start=False)
     got = await daemon.cli("config", "get", PUBLIC_KEY_KEY)
     assert (got.code, got.out) == (1, f"{PUBLIC_KEY_KEY} unknown key\n")  # never advertised where it does not sign
+    no_key = await daemon.cli("verify-ocmf", "-")
+    assert (no_key.code, no_key.err) == (2, f"chargepoint: no meter signing key in {daemon.data_dir}; give the public key with --key PEM\n")
     env = {**daemon.env(), "CHARGEPOINT_SIGNED_METER_VALUES": "maybe"}
     result = subprocess.run(
         [sys.executable, "-m", "chargepoint", "meter-key"], env=env, capture_output=True, text=True, timeout=60

@@ -15,7 +15,7 @@ from chargepoint.app.settings import Settings
 from chargepoint.infra.clock import Clock
 from chargepoint.infra.state import StateTable
 from chargepoint.metering.ocmf import Origin
-from chargepoint.metering.signing import DeviceKey, MeterSigner
+from chargepoint.metering.signing import KEY_FILE, DeviceKey, MeterSigner
 from chargepoint.metering.verify import check, public_key, records_in
 from drivers.meter_url import SimSpec, signs_of
 
@@ -65,6 +65,9 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    if args.key is None and not (settings.data_dir / KEY_FILE).exists():  # a new key would verify nothing
+        print(f"chargepoint: no meter signing key in {settings.data_dir}; give the public key with --key PEM", file=sys.stderr)
+        return EXIT_USAGE
     try:
         key = public_key(args.key.read_bytes()) if args.key else DeviceKey.of(settings.data_dir).public_key
     except (OSError, ValueError) as exc:

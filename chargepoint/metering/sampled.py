@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from ocpp.v16.enums import ReadingContext, Reason
 
@@ -67,8 +66,9 @@ class TransactionSampler:
         timestamp = transaction.last_meter_at or transaction.started_at
         taken_at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
         reading = MeterReading(float(energy), 0.0, taken_at)
-        stored = self._builder.of(reading, [DEFAULT_MEASURAND], ReadingContext.transaction_end, timestamp=timestamp)
-        kept = stored if DEFAULT_MEASURAND in self._config.csl("StopTxnSampledData") else None
+        kept = None
+        if DEFAULT_MEASURAND in self._config.csl("StopTxnSampledData"):
+            kept = self._builder.of(reading, [DEFAULT_MEASURAND], ReadingContext.transaction_end, timestamp=timestamp)
         self._sign_end(transaction, reading, reason, kept, timestamp)
         return [kept] if kept is not None else []
 
