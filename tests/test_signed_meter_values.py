@@ -212,7 +212,19 @@ async def test_every_signed_reading_verifies_and_a_power_loss_still_ends_with_on
     assert len(final) == 1 and final[0]["context"] == "Transaction.End"
     assert (_fields(final[0])["RD"][0]["TX"], _fields(final[0])["RD"][0]["RV"]) == ("P", lost["meterStop"] / 1000)
 
-    records = [v["value"] for v in _signed([f.payload for f in csms.received("MeterValues")], "meterValue") + final]
+    # A session stopped by its card with StopTxnSampledData set: transactionData has both ends signed.
+    mark = len(csms.frames)
+    await cli_ok(daemon, "swipe", "TAG3")
+    await csms.wait_for("StartTransaction", after=mark)
+    await cli_ok(daemon, "swipe", "TAG3")
+    stop = (await csms.wait_for("StopTransaction", after=mark)).payload
+    framed = _signed([stop], "transactionData")
+    assert [(v["context"], _fields(v)["RD"][0]["TX"], _fields(v)["ID"]) for v in (framed[0], framed[-1])] == [
+        ("Transaction.Begin", "B", "TAG3"), ("Transaction.End", "L", "TAG3")
+    ]
+    assert _fields(framed[-1])["RD"][0]["RV"] == stop["meterStop"] / 1000
+
+    records = [v["value"] for v in _signed([f.payload for f in csms.received("MeterValues")], "meterValue") + final + framed]
     code, lines = await _verify(daemon, records, tmp_path / "records.txt", key_file)
     assert code == 0 and lines[-1] == f"{len(records)} of {len(records)} records verified", lines
     from_log = await daemon.cli("verify-ocmf", str(daemon.frame_log))  # the station's own key by default
