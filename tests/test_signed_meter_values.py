@@ -110,6 +110,7 @@ def test_records_verify_paginate_and_fail_when_one_digit_changes(tmp_path: Path)
     assert check(first, key.public_key).verified and check(second, key.public_key).verified
     assert [ocmf.parse(r).fields["PG"] for r in (first, second)] == ["T1", "T2"]
     fields = ocmf.parse(first).fields
+    assert "MV" not in fields and (fields["MM"], fields["IT"], fields["CI"]) == ("simulated", "ISO14443", "CP1 1")
     assert fields["RD"][0] == {
         "TM": "2024-01-01T10:00:00,000+0000 U", "TX": "B", "RV": 12.345, "RI": "1-b:1.8.0", "RU": "kWh",
         "RT": "AC", "EF": "", "ST": "G",

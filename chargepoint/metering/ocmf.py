@@ -59,8 +59,9 @@ def identification_type(id_tag: str) -> str:
 
 def payload(origin: Origin, page: int, id_tag: str, energy_wh: int, taken_at: datetime, tx: str, state: str) -> dict[str, Any]:
     """One reading of the energy register in a transaction. RV is kWh of the same integer Wh
-    the Start/StopTransaction carries, so the signed value and meterStart/meterStop agree."""
-    return {
+    the Start/StopTransaction carries, so the signed value and meterStart/meterStop agree.
+    MV is left out where the station does not know the meter's maker (it is optional)."""
+    fields = {
         "FV": FORMAT_VERSION,
         "GI": origin.gateway,
         "GS": origin.gateway_serial,
@@ -89,6 +90,7 @@ def payload(origin: Origin, page: int, id_tag: str, energy_wh: int, taken_at: da
             }
         ],
     }
+    return {name: value for name, value in fields.items() if name != "MV" or value}
 
 
 def payload_text(fields: dict[str, Any]) -> str:
