@@ -5,6 +5,7 @@ signed with the station's key, checked with `chargepoint verify-ocmf` against `m
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -20,6 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from ocpp.v16 import call
 from ocpp.v16.enums import ReadingContext, Reason
 
+from chargepoint.app.settings import Settings
+from chargepoint.app.station import Station
 from chargepoint.infra.clock import Clock
 from chargepoint.infra.database import Database
 from chargepoint.infra.state import StateTable
@@ -151,6 +154,10 @@ def _signed(payloads: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
     ]
 
 
+def _context(meter_values: dict[str, Any]) -> str:
+    return str(meter_values["meterValue"][0]["sampledValue"][0]["context"])
+
+
 def _fields(value: dict[str, Any]) -> dict[str, Any]:
     return ocmf.parse(value["value"]).fields
 
@@ -187,7 +194,7 @@ async def test_every_signed_reading_verifies_and_a_power_loss_still_ends_with_on
     await configure(csms, MeterValueSampleInterval="1")
     mark = len(csms.frames)
     await charging(csms, daemon, "04A21B3C")
-    await csms.wait_for("MeterValues", lambda p: p["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic", after=mark)
+    await csms.wait_for("MeterValues", lambda p: _context(p) == "Sample.Periodic", after=mark)
     await cli_ok(daemon, "swipe", "04A21B3C")
     stop = (await csms.wait_for("StopTransaction", after=mark)).payload
     meter_values = [f.payload for f in csms.received("MeterValues")]
@@ -205,7 +212,7 @@ async def test_every_signed_reading_verifies_and_a_power_loss_still_ends_with_on
     await configure(csms, StopTxnSampledData="Energy.Active.Import.Register")
     mark = len(csms.frames)
     await charging(csms, daemon, "TAG2")
-    await csms.wait_for("MeterValues", lambda p: p["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic", after=mark)
+    await csms.wait_for("MeterValues", lambda p: _context(p) == "Sample.Periodic", after=mark)
     daemon.kill()
     daemon.start()
     lost = (await csms.wait_for("StopTransaction", lambda p: p["reason"] == "PowerLoss", after=mark, timeout=20)).payload
@@ -253,3 +260,26 @@ async def test_signing_is_off_by_default_and_a_bad_value_is_one_line(make_daemon
     assert result.returncode == 2 and result.stderr.startswith("chargepoint: setting signed_meter_values"), result
     assert len(result.stderr.strip().splitlines()) == 1
     assert not os.path.exists(daemon.data_dir / "meter-signing-key.pem")
+
+
+async def test_a_clock_aligned_value_in_a_transaction_is_signed_as_a_tariff_point(tmp_path: Path) -> None:
+    async with Csms() as csms:
+        settings = Settings(identity="CP-OCMF", csms_url=csms.url, data_dir=tmp_path / "cp", signed_meter_values=True)
+        station = Station(settings)
+        running = asyncio.create_task(station.run())
+        try:
+            await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1)
+            assert (await csms.call(call.RemoteStartTransaction(id_tag="TAG1"))).status == "Accepted"
+            station.connectors[0].evse.plug()  # type: ignore[attr-defined]
+            station.connectors[0].evse.ev_charge()  # type: ignore[attr-defined]
+            await csms.wait_for("StartTransaction")
+            await station.aligned.tick(station.clock.timestamp_at_tick(900))
+            clock = await csms.wait_for("MeterValues", lambda p: (p["connectorId"], _context(p)) == (1, "Sample.Clock"))
+            station_wide = await csms.wait_for("MeterValues", lambda p: (p["connectorId"], _context(p)) == (0, "Sample.Clock"))
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+    (value,) = _signed([clock.payload], "meterValue")
+    assert (value["context"], _fields(value)["RD"][0]["TX"]) == ("Sample.Clock", "T")
+    assert check(value["value"], DeviceKey.of(tmp_path / "cp").public_key).verified
+    assert _signed([station_wide.payload], "meterValue") == []  # no transaction, no signed record
