@@ -34,12 +34,14 @@ class MeterReading:
     # Not measured: what the EVSE offers at the moment of the reading, attached by the station.
     offered_current_a: float | None = None
     offered_power_w: float | None = None
+    # An Eichrecht meter's own OCMF record of this reading, passed through as it signed it.
+    signed_record: str | None = None
 
 
 # What the EVSE, not the meter, puts in a reading.
 EVSE_FIGURES = frozenset({"offered_current_a", "offered_power_w"})
 # What a reading can hold besides its time; a meter model provides all or some of these.
-ALL_FIGURES = frozenset(f.name for f in fields(MeterReading)) - {"taken_at"} - EVSE_FIGURES
+ALL_FIGURES = frozenset(f.name for f in fields(MeterReading)) - {"taken_at", "signed_record"} - EVSE_FIGURES
 
 
 class Meter(Protocol):

@@ -153,3 +153,8 @@ def figures_of(spec: MeterSpec) -> frozenset[str]:
     model = MODELS[spec.model]
     optional = {"export_energy_wh": model.export_energy, "power_factor": model.power_factor}
     return ALL_FIGURES - {"soc_percent"} - {name for name, register in optional.items() if register is None}
+
+
+def signs_of(spec: MeterSpec) -> bool:
+    """The meter signs its own readings; the simulated one does not (the station's key does)."""
+    return not isinstance(spec, SimSpec) and MODELS[spec.model].signs

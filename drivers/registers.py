@@ -93,6 +93,9 @@ class MeterModel:
     power_factor: Register | None = None  # total
     max_block: int = MAX_REGISTERS_PER_REQUEST  # registers per request the meter accepts
     max_gap: int = 32  # unused registers worth reading through to save a request
+    # It signs its readings itself (OCMF, Eichrecht): the station passes its records through
+    # and signs none for it. None of the maps here does: the makers' documents say nothing of it.
+    signs: bool = False
 
     def registers(self) -> tuple[Register, ...]:
         optional = tuple(r for r in (self.export_energy, self.power_factor) if r is not None)

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from ocpp.v16.enums import ResetType
 
-from chargepoint.app import cli_help
+from chargepoint.app import cli_help, signed_values
 from chargepoint.app.status_view import human_status
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("code", nargs="?", metavar="CODE", help=cli_help.FAULT_CODE)
     fault.add_argument("--clear", action="store_true", help="clear the faults raised by hand on connector N")
     fault.add_argument("--info", help="free text sent in StatusNotification.info")
+    signed_values.add_commands(commands, common)
     return parser
 
 
@@ -153,6 +154,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return run_demo(settings)
     if args.command == "config":
         return _config(settings, args)
+    if args.command in signed_values.COMMANDS:
+        return signed_values.run_command(settings, args)
     return _bench(settings, args)
 
 

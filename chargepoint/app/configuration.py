@@ -14,8 +14,9 @@ from chargepoint.infra.database import Database
 from chargepoint.infra.state import KeyTable
 from chargepoint.link.config import LinkConfig
 from chargepoint.link.security import authorization_key, security_profile_rule
+from chargepoint.metering.signing import PUBLIC_KEY_KEY, DeviceKey
 from chargepoint.metering.values import DEFAULT_MEASURAND, MEASURAND_KEYS, capability_rule
-from configkeys import Configuration, KeyDef, catalogue_for, get_profile
+from configkeys import Access, Configuration, FeatureProfile, KeyDef, KeyType, catalogue_for, get_profile
 
 
 def link_config(settings: Settings) -> LinkConfig:
@@ -40,7 +41,11 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
         initial["ReserveConnectorZeroSupported"] = "true"
     catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)
     figures = meter_figures(settings)
-    config = Configuration(catalogue, KeyTable(db), fixed=_fixed_samples(catalogue, figures), initial=initial)
+    fixed = _fixed_samples(catalogue, figures)
+    if settings.signed_meter_values:  # only a station that signs has a key to show
+        catalogue[PUBLIC_KEY_KEY] = KeyDef(PUBLIC_KEY_KEY, KeyType.STRING, Access.R, FeatureProfile.CUSTOM)
+        fixed[PUBLIC_KEY_KEY] = DeviceKey.of(settings.data_dir).public_hex()
+    config = Configuration(catalogue, KeyTable(db), fixed=fixed, initial=initial)
     config.add_validator("SecurityProfile", security_profile_rule(config, link_config(settings)))
     rule = capability_rule(figures)
     for key in MEASURAND_KEYS:

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     log_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)  # the station log's, one old file kept
     # The day that WEMOB's SilentModeSchedule counts seconds in: UTC, like the clock-aligned grid.
     timezone: str = "UTC"
+    # Each transaction reading of the energy register also as an OCMF record signed with the
+    # station's key in data_dir (metering.signing), for a CSMS to prove it untampered.
+    signed_meter_values: bool = False
 
     @classmethod
     def settings_customise_sources(

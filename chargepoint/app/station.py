@@ -20,6 +20,7 @@ from chargepoint.app.features import FEATURES, Feature
 from chargepoint.app.file_jobs import diagnostics, firmware_updates
 from chargepoint.app.hardware import meter_for, reading_figures, simulated_emergency_stop, simulated_evse
 from chargepoint.app.settings import Settings
+from chargepoint.app.signed_values import meter_signer
 from chargepoint.app.vendor_parts import vehicle_ids, vendor_parts
 from chargepoint.authorization.authorizer import AuthorizationMode, Authorizer
 from chargepoint.authorization.cache import AuthorizationCache
@@ -113,9 +114,11 @@ class Station:
         )
         self.queue = TransactionQueue(self.db, self.link, self.config)
         self.transactions = Transactions(self.db, self.queue, self.config)
-        builder = MeterValueBuilder(self.config, self.clock)
+        signer = meter_signer(settings, vars(self._boot), self._state, self.clock)
+        builder = MeterValueBuilder(self.config, self.clock, signer)
         self._vehicle_ids = vehicle_ids(settings, self.config)
-        self.connectors = self._connectors(TransactionSampler(self.transactions, self.config, builder), stored)
+        self._sampler = TransactionSampler(self.transactions, self.config, builder)
+        self.connectors = self._connectors(self._sampler, stored)
         self.emergency_button = simulated_emergency_stop(self._state)
         self.station_wide = StationWide(self.station_status, self.connectors, self.emergency_button)
         route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
@@ -227,7 +230,10 @@ class Station:
         workers: list[asyncio.Task[Any]] = []
         try:
             await self.station_wide.start()
-            if recover(self.resets, self.transactions, self.connectors, self.config, self._reboots) is not None:
+            recovered = recover(
+                self.resets, self.transactions, self.connectors, self.config, self._reboots, self._sampler.interrupted
+            )
+            if recovered is not None:
                 return ResetType.hard  # a Hard reset a crash cut short still reboots the board
             await self.control.start()
             log.info(

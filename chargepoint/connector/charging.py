@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ocpp.v16.enums import AuthorizationStatus, ChargePointErrorCode, ReadingContext, Reason
+from ocpp.v16.enums import AuthorizationStatus, ChargePointErrorCode, Reason
 
 from chargepoint.connector.state import ConnectorState
 from chargepoint.connector.status import ErrorKind
@@ -77,9 +77,7 @@ class Charging:
         transaction = self._transactions.begin(
             self._state.id, id_tag, energy_wh(reading), self._sampler.stamp(reading), reservation_id
         )
-        transaction.data_values = self._sampler.values(
-            reading, "StopTxnSampledData", ReadingContext.transaction_begin, float(energy_wh(reading))
-        )
+        self._sampler.begin(transaction, reading)
         transaction.parent_id_tag = parent_id_tag
         self.transaction, self._energy_cap, self.suspended_by_station = transaction, None, False
         self._state.show()
@@ -107,9 +105,7 @@ class Charging:
             stopped_at, end_values = self._clock.timestamp(), []
         else:
             meter_stop, stopped_at = energy_wh(reading), self._sampler.stamp(reading)
-            end_values = self._sampler.values(
-                reading, "StopTxnSampledData", ReadingContext.transaction_end, float(transaction.meter_start)
-            )
+            end_values = self._sampler.end(transaction, reading, reason)
         self._transactions.end(transaction, meter_stop, stopped_at, reason, id_tag, end_values)
         self.suspended_by_station = False
         self._ended(self._evse.pilot in (PilotState.B, PilotState.C))

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 class Clock:
     def __init__(self) -> None:
         self._offset = timedelta()
+        self.synchronized = False  # set by the first CSMS time adopted (OCMF's "S" time status)
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self._offset
@@ -40,3 +41,4 @@ class Clock:
         if csms_now.tzinfo is None:
             csms_now = csms_now.replace(tzinfo=timezone.utc)
         self._offset = csms_now - datetime.now(timezone.utc)
+        self.synchronized = True

@@ -1,3 +1,4 @@
-"""Meters and MeterValues: polling (PowerMeterFailure), periodic and clock-aligned sampling, and
-the building of MeterValue objects. Keys: MeterValueSampleInterval, ClockAlignedDataInterval,
-MeterValuesSampledData, MeterValuesAlignedData, StopTxnSampledData, StopTxnAlignedData."""
+"""Meters and MeterValues: polling (PowerMeterFailure), periodic and clock-aligned sampling, the
+building of MeterValue objects, and signed values (OCMF records, the device key, the verifier).
+Keys: MeterValueSampleInterval, ClockAlignedDataInterval, MeterValuesSampledData,
+MeterValuesAlignedData, StopTxnSampledData, StopTxnAlignedData, ChargepointMeterPublicKey."""

@@ -104,9 +104,10 @@ class ClockAlignedSampler:
                 meter_values = call.MeterValues(connector_id=connector_id, meter_value=[value])
                 post(self._outbox, meter_values, f"connector {connector_id}: clock-aligned MeterValues")
             return
+        kept = self._builder.build(reading, "StopTxnAlignedData", ReadingContext.sample_clock, previous, timestamp)
+        self._builder.sign([value, kept], transaction.connector, transaction.id_tag, reading, ReadingContext.sample_clock)
         if value is not None:
             self._transactions.sample(transaction, energy_wh(reading), timestamp, value)
-        kept = self._builder.build(reading, "StopTxnAlignedData", ReadingContext.sample_clock, previous, timestamp)
         if kept is not None:
             transaction.data_values.append(kept)
 

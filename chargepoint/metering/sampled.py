@@ -1,14 +1,24 @@
-"""MeterValues of a running transaction (context Sample.Periodic), through the durable queue."""
+"""MeterValues of a running transaction (context Sample.Periodic), through the durable queue,
+and the readings that begin and end it.
+
+Signed (setting signed_meter_values), the begin reading travels in a MeterValues of its own,
+context Transaction.Begin: StartTransaction.req has only meterStart, and OCMF ("Embedding in
+OCPP") has the controller send the signed start and end beside the plain values. The end
+reading goes in StopTransaction's transactionData (Transaction.End) when StopTxnSampledData
+puts the register there, else in a MeterValues just before it (errata 3.14.5: both StopTxn keys
+empty means no transactionData at all).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
-from ocpp.v16.enums import ReadingContext
+from ocpp.v16.enums import ReadingContext, Reason
 
-from chargepoint.metering.values import MeterValueBuilder, energy_wh
+from chargepoint.metering.values import DEFAULT_MEASURAND, MeterValueBuilder, energy_wh, has_register
 from chargepoint.metering.watch import MeterWatch
 from chargepoint.transactions.lifecycle import Transaction, Transactions
 from configkeys import Configuration
@@ -30,12 +40,55 @@ class TransactionSampler:
     def stamp(self, reading: MeterReading) -> str:
         return self._builder.stamp(reading)
 
-    def values(
-        self, reading: MeterReading, key: str, context: ReadingContext, interval_start_wh: float
-    ) -> list[dict[str, Any]]:
-        """Transaction.Begin / Transaction.End values for StopTransaction's transactionData."""
-        value = self._builder.build(reading, key, context, interval_start_wh)
-        return [value] if value is not None else []
+    def begin(self, transaction: Transaction, reading: MeterReading) -> None:
+        """The Transaction.Begin values: kept for transactionData, and signed (see above)."""
+        context = ReadingContext.transaction_begin
+        kept = self._builder.build(reading, "StopTxnSampledData", context, float(energy_wh(reading)))
+        alone = self._builder.of(reading, [DEFAULT_MEASURAND], context) if self._builder.signer else None
+        self._builder.sign([kept, alone], transaction.connector, transaction.id_tag, reading, context)
+        transaction.data_values = [kept] if kept is not None else []
+        if alone is not None:
+            self._transactions.sample(transaction, energy_wh(reading), alone["timestamp"], alone)
+
+    def end(self, transaction: Transaction, reading: MeterReading, reason: Reason) -> list[dict[str, Any]]:
+        """The Transaction.End values for StopTransaction's transactionData."""
+        context = ReadingContext.transaction_end
+        kept = self._builder.build(reading, "StopTxnSampledData", context, float(transaction.meter_start))
+        self._sign_end(transaction, reading, reason, kept)
+        return [kept] if kept is not None else []
+
+    def interrupted(self, transaction: Transaction, reason: Reason) -> list[dict[str, Any]]:
+        """Transaction.End values of a transaction a power cut ended: signed, the last stored
+        reading at its own time, the one its StopTransaction bills (`close_interrupted`)."""
+        if self._builder.signer is None:
+            return []
+        energy = transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
+        timestamp = transaction.last_meter_at or transaction.started_at
+        taken_at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        reading = MeterReading(float(energy), 0.0, taken_at)
+        kept = None
+        if DEFAULT_MEASURAND in self._config.csl("StopTxnSampledData"):
+            kept = self._builder.of(reading, [DEFAULT_MEASURAND], ReadingContext.transaction_end, timestamp=timestamp)
+        self._sign_end(transaction, reading, reason, kept, timestamp)
+        return [kept] if kept is not None else []
+
+    def _sign_end(
+        self,
+        transaction: Transaction,
+        reading: MeterReading,
+        reason: Reason,
+        kept: dict[str, Any] | None,
+        timestamp: str | None = None,
+    ) -> None:
+        if self._builder.signer is None:
+            return
+        context = ReadingContext.transaction_end
+        alone = None
+        if kept is None or not has_register(kept):
+            alone = self._builder.of(reading, [DEFAULT_MEASURAND], context, timestamp=timestamp)
+        self._builder.sign([kept, alone], transaction.connector, transaction.id_tag, reading, context, reason)
+        if alone is not None:
+            self._transactions.sample(transaction, energy_wh(reading), alone["timestamp"], alone)
 
     def _interval_changed(self, _: str) -> None:
         """A new interval times the next sample from now, not after the old interval ran out."""
@@ -63,6 +116,9 @@ class TransactionSampler:
                     reading, "StopTxnSampledData", ReadingContext.sample_periodic, interval_start_wh=previous
                 )
                 previous = reading.energy_wh
+                self._builder.sign(
+                    [sample, kept], transaction.connector, transaction.id_tag, reading, ReadingContext.sample_periodic
+                )
                 if kept is not None:
                     transaction.data_values.append(kept)
                 if sample is not None:

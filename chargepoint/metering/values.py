@@ -13,9 +13,10 @@ from typing import Any
 
 from ocpp.charge_point import remove_nones
 from ocpp.v16.datatypes import MeterValue, SampledValue
-from ocpp.v16.enums import Location, Measurand, Phase, ReadingContext, UnitOfMeasure, ValueFormat
+from ocpp.v16.enums import Location, Measurand, Phase, ReadingContext, Reason, UnitOfMeasure, ValueFormat
 
 from chargepoint.infra.clock import Clock
+from chargepoint.metering.signing import MeterSigner, SignedReading
 from configkeys import Configuration
 from drivers.meter import EVSE_FIGURES, MeterReading
 
@@ -60,11 +61,13 @@ def energy_wh(reading: MeterReading) -> int:
 
 
 class MeterValueBuilder:
-    """Readings into OCPP MeterValue objects, for the measurands a key names."""
+    """Readings into OCPP MeterValue objects, for the measurands a key names; with a signer
+    (setting signed_meter_values), a transaction's energy register also as OCMF SignedData."""
 
-    def __init__(self, config: Configuration, clock: Clock) -> None:
+    def __init__(self, config: Configuration, clock: Clock, signer: MeterSigner | None = None) -> None:
         self._config = config
         self._clock = clock
+        self.signer = signer
 
     def stamp(self, reading: MeterReading) -> str:
         """The reading's own time on the station's (CSMS-corrected) clock."""
@@ -83,6 +86,18 @@ class MeterValueBuilder:
         measurands = self._config.csl(key) if self._config.has(key) else []
         if key == "MeterValuesSampledData" and not measurands:
             measurands = [DEFAULT_MEASURAND]
+        return self.of(reading, measurands, context, interval_start_wh, timestamp, location)
+
+    def of(
+        self,
+        reading: MeterReading,
+        measurands: list[str],
+        context: ReadingContext,
+        interval_start_wh: float | None = None,
+        timestamp: str | None = None,
+        location: Location = Location.outlet,
+    ) -> dict[str, Any] | None:
+        """A MeterValue of the measurands named, those the reading has."""
         values: list[SampledValue] = []
         for name in measurands:
             measure = _MEASURES.get(name)
@@ -98,6 +113,36 @@ class MeterValueBuilder:
             return None
         meter_value = MeterValue(timestamp=timestamp or self.stamp(reading), sampled_value=values)
         return remove_nones(asdict(meter_value))
+
+    def sign(
+        self,
+        meter_values: list[dict[str, Any] | None],
+        connector: int,
+        id_tag: str,
+        reading: MeterReading,
+        context: ReadingContext,
+        reason: Reason | None = None,
+    ) -> None:
+        """Add one signed record of the reading to each of its MeterValues that carries the
+        energy register: one record per reading, however many messages repeat it."""
+        carriers = [v for v in meter_values if v is not None and has_register(v)]
+        if self.signer is None or not carriers:
+            return
+        signed = self.signer.sampled_value(
+            SignedReading(
+                connector, id_tag, energy_wh(reading), carriers[0]["timestamp"], context, reason, reading.signed_record
+            )
+        )
+        if signed is not None:
+            for meter_value in carriers:
+                meter_value["sampled_value"].append(dict(signed))
+
+
+def has_register(meter_value: dict[str, Any]) -> bool:
+    """The raw Energy.Active.Import.Register is among its values."""
+    return any(
+        v.get("measurand") == DEFAULT_MEASURAND and v.get("format") == ValueFormat.raw for v in meter_value["sampled_value"]
+    )
 
 
 def _sampled(

@@ -137,8 +137,10 @@ class Transactions:
         rows = self._db.query(f"SELECT {_COLUMNS} FROM charging_transaction WHERE stopped_at IS NULL ORDER BY local_id")
         return [Transaction(*row) for row in rows]
 
-    def close_interrupted(self, transaction: Transaction, reason: Reason) -> None:
+    def close_interrupted(
+        self, transaction: Transaction, reason: Reason, end_values: list[dict[str, Any]] | None = None
+    ) -> None:
         """Stop with the last reading we stored, at the time it was taken (EVerest does the same)."""
         meter_stop = transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
         timestamp = transaction.last_meter_at or transaction.started_at
-        self.end(transaction, meter_stop, timestamp, reason, None)
+        self.end(transaction, meter_stop, timestamp, reason, None, end_values)

@@ -8,12 +8,13 @@ lets an interrupted driver go on charging without identifying again.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ocpp.v16.enums import Reason, ResetType
 
 from chargepoint.connector.connectors import Connectors
-from chargepoint.transactions.lifecycle import Transactions
+from chargepoint.transactions.lifecycle import Transaction, Transactions
 from configkeys import Configuration
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,20 @@ class PendingReset(Protocol):
     def completed(self) -> None: ...
 
 
+EndValues = Callable[[Transaction, Reason], list[dict[str, Any]]]
+
+
 def recover(
-    reset: PendingReset, transactions: Transactions, connectors: Connectors, config: Configuration, reboots: bool
+    reset: PendingReset,
+    transactions: Transactions,
+    connectors: Connectors,
+    config: Configuration,
+    reboots: bool,
+    end_values: EndValues | None = None,
 ) -> ResetType | None:
     """Close what a crash left open; returns Hard when an interrupted Hard reset must still
-    reboot the board (`reboots`: a reboot command is configured), else None."""
+    reboot the board (`reboots`: a reboot command is configured), else None. `end_values`
+    gives each stop its Transaction.End values (the signed final reading)."""
     interrupted = reset.interrupted()
     reason = REASONS[interrupted]
     resumed: dict[int, str] = {}
@@ -42,7 +52,7 @@ def recover(
             transaction.local_id,
             reason.value,
         )
-        transactions.close_interrupted(transaction, reason)
+        transactions.close_interrupted(transaction, reason, end_values(transaction, reason) if end_values else None)
         resumed[transaction.connector] = transaction.id_tag
     reset.completed()
     if interrupted == ResetType.hard and reboots:
