@@ -14,6 +14,8 @@ FAULT_CONNECTOR = "the connector number, 1 to NumberOfConnectors; 0 is the whole
 FAULT_CODE = "the ChargePointErrorCode to raise, one of: " + ", ".join(FAULT_CODES)
 STATUS_JSON = "print the same report as JSON, for scripts (link_error: why the last connect failed)"
 CONFIG_JSON = "print the keys as JSON: configurationKey and unknownKey as in GetConfiguration, and writeOnly"
+WEB = ("serve the bench's web page on HOST:PORT (e.g. 127.0.0.1:8080; port 0 picks one and logs it);"
+       " overrides the web setting; off loopback only with web_password")
 EPILOG = (
     "N is a connector number, 1 to the station's NumberOfConnectors (0, the whole station, for fault). "
     "Bench commands need the daemon running; a command that changes nothing exits 1 saying so. "

@@ -21,12 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from chargepoint.control.web.access import parse_bind, password_problem
 from configkeys import FeatureProfile, StationModel, get_profile
 from drivers.meter_url import MeterSpec, parse_meter_url
 
 ENV_PREFIX = "CHARGEPOINT_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
-SECRET_SETTINGS = frozenset({"password"})
+SECRET_SETTINGS = frozenset({"password", "web_password"})
 
 
 class SettingsError(Exception):
@@ -79,6 +80,9 @@ class Settings(BaseSettings):
     log_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)  # the station log's, one old file kept
     # The day that WEMOB's SilentModeSchedule counts seconds in: UTC, like the clock-aligned grid.
     timezone: str = "UTC"
+    # The bench's web page (`run --web` overrides it): HOST:PORT; off loopback only with web_password.
+    web: str | None = None
+    web_password: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -132,6 +136,24 @@ class Settings(BaseSettings):
                 " (under SecurityProfile 0, any printable password)"
             )
         return value
+
+    @field_validator("web")
+    @classmethod
+    def _web_bind(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_bind(value)
+        return value
+
+    @model_validator(mode="after")
+    def _web_password(self) -> Settings:
+        problem = password_problem(parse_bind(self.web), self.web_secret) if self.web else None
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def web_secret(self) -> str | None:
+        return self.web_password.get_secret_value() if self.web_password else None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -257,8 +279,9 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
             raise SettingsError([f"config: cannot read {path}: {exc}"]) from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError([f"config: {path} is not valid TOML: {exc}"]) from None
-    if path and "password" in values and _world_readable(Path(path)):
-        raise SettingsError([f"config: {path} holds the password and is readable by every user ({_mode(Path(path))}); chmod 600 or 640 it"])
+    held = sorted(SECRET_SETTINGS & values.keys())
+    if path and held and _world_readable(Path(path)):
+        raise SettingsError([f"config: {path} holds the {held[0]} and is readable by every user ({_mode(Path(path))}); chmod 600 or 640 it"])
     try:
         return Settings(**values)
     except ValidationError as exc:
