@@ -79,13 +79,16 @@ function connectorCard(number) {
   return card;
 }
 
-// The points of the session on this connector: a new transaction starts a new plot.
+// The points of the session on this connector, from the cable going in: an occupied connector
+// after a free one starts a new plot.
+const OCCUPIED = new Set(["Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"]);
+
 function record(connector) {
   let points = bench.points[connector.connector];
-  const session = connector.transaction_id;
-  if (!points || (session !== null && session !== points.session)) {
-    points = bench.points[connector.connector] = { session, t: [], power: [], energy: [], start: null };
+  if (!points || (!OCCUPIED.has(points.status) && OCCUPIED.has(connector.status))) {
+    points = bench.points[connector.connector] = { t: [], power: [], energy: [], start: null };
   }
+  points.status = connector.status;
   if (connector.energy_wh !== null && points.start === null) points.start = connector.energy_wh;
   points.t.push(Date.now() / 1000);
   points.power.push(connector.power_w);
