@@ -109,6 +109,18 @@ async def test_a_page_of_another_site_cannot_open_the_socket(tmp_path: Path) -> 
             assert page.status == 403
 
 
+async def test_a_stopping_station_closes_its_open_pages(tmp_path: Path) -> None:
+    """Told at once (1001, going away), so a page left open never holds the daemon's stop."""
+    async with _served(tmp_path, ("CP-WEB",)) as (_, _, server), aiohttp.ClientSession() as http:
+        async with http.ws_connect(server.url + "station/CP-WEB/ws") as socket:
+            await _next(socket, "hello")
+            async with asyncio.timeout(10):  # aiohttp alone would wait a minute for the page
+                await server.close()
+                while (message := await socket.receive()).type is aiohttp.WSMsgType.TEXT:
+                    pass
+            assert (message.type, message.data, message.extra) == (aiohttp.WSMsgType.CLOSE, 1001, "the station is stopping")
+
+
 def _basic(password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"bench:{password}".encode()).decode()}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from chargepoint.control.web.access import Bind, authorized, loopback_host, parse_bind, password_problem, same_origin
 from chargepoint.control.web.feed import StationFeed
@@ -38,6 +38,7 @@ class WebServer:
         self._password = password
         self._feeds = {feed.identity: feed for feed in map(StationFeed, stations)}
         self._runner: web.AppRunner | None = None
+        self._open: set[web.WebSocketResponse] = set()
         self.url = ""
 
     async def start(self) -> None:
@@ -62,8 +63,11 @@ class WebServer:
         log.info("web page on %s%s", self.url, " (password required)" if self._password else "")
 
     async def close(self) -> None:
+        """Open pages are told first: aiohttp would otherwise wait a minute for each to leave."""
         for feed in self._feeds.values():
             feed.close()
+        for socket in list(self._open):
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"the station is stopping")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -90,20 +94,23 @@ class WebServer:
 
     async def _station_socket(self, request: web.Request) -> web.StreamResponse:
         feed = self._feed(request)
-        socket = await self._socket(request)
-        await PageSession(socket, feed).run()
-        return socket
+        return await self._serve(request, lambda socket: PageSession(socket, feed).run())
 
     async def _fleet_socket(self, request: web.Request) -> web.StreamResponse:
-        socket = await self._socket(request)
-        await FleetSession(socket, list(self._feeds.values())).run()
-        return socket
+        return await self._serve(request, lambda socket: FleetSession(socket, list(self._feeds.values())).run())
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _serve(
+        self, request: web.Request, session: Callable[[web.WebSocketResponse], Awaitable[None]]
+    ) -> web.WebSocketResponse:
         if not same_origin(request.headers.get("Origin"), request.host):
             raise web.HTTPForbidden(text="a page of another site may not drive the station\n")
         socket = web.WebSocketResponse(heartbeat=30)
         await socket.prepare(request)
+        self._open.add(socket)
+        try:
+            await session(socket)
+        finally:
+            self._open.discard(socket)
         return socket
 
     def _feed(self, request: web.Request) -> StationFeed:

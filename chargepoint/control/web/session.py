@@ -34,7 +34,8 @@ class PageSession:
         self._commands: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        """Until the page goes away; its commands still running are cancelled with it."""
+        """Until the page goes away. A command still running finishes, as one from the CLI does
+        when its user presses Ctrl-C: a card half presented is not left half done."""
         recent, frames = self._feed.follow()
         await self._send({"type": "hello", "identity": self._feed.identity, "fault_codes": FAULT_CODES, "frames": recent})
         pushing = asyncio.create_task(self._push(frames))
@@ -44,9 +45,8 @@ class PageSession:
                     self._start(message.data)
         finally:
             self._feed.unfollow(frames)
-            for task in (pushing, *self._commands):
-                task.cancel()
-            await asyncio.gather(pushing, *self._commands, return_exceptions=True)
+            pushing.cancel()
+            await asyncio.gather(pushing, return_exceptions=True)
 
     def _start(self, text: str) -> None:
         """Each command in a task of its own: a card waiting for Authorize holds no other button."""
