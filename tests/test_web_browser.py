@@ -9,6 +9,7 @@ import asyncio
 import os
 import re
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,15 @@ async def test_run_refuses_a_web_bind_it_may_not_serve(make_daemon: Any, args: t
     result = await daemon.cli("run", *args)
     assert result.code == 2 and result.err.startswith(line) and len(result.err.splitlines()) == 1, result
     assert not (daemon.data_dir / "control.sock").exists()  # it never started
+
+
+async def test_run_with_the_web_port_taken_exits_naming_it(make_daemon: Any) -> None:
+    daemon = make_daemon(start=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        bind = f"127.0.0.1:{taken.getsockname()[1]}"
+        result = await daemon.cli("run", "--web", bind)
+    # the daemon logs at DEBUG here: its refusal is the last line
+    assert result.code == 2 and result.err.strip().splitlines()[-1] == f"chargepoint: setting web: cannot serve the page on {bind}: Address already in use", result
+    assert "Traceback" not in result.err

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ocpp.v16.enums import ResetType
 
@@ -26,6 +26,10 @@ from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
 from chargepoint.infra.database import DatabaseGone, SchemaTooNew
 from chargepoint.infra.lock import DataDirBusy, DataDirLock
+
+if TYPE_CHECKING:
+    from chargepoint.app.station import Station
+    from chargepoint.control.web.server import WebServer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_HARD_RESET = 10  # Hard reset: the service manager (Restart=always) starts the station again
@@ -172,7 +176,6 @@ def _run(settings: Settings, web: str | None) -> int:
     from chargepoint.app.logs import setup_logging
     from chargepoint.app.service_manager import ServiceManager
     from chargepoint.app.station import Station
-    from chargepoint.control.web.server import serve_web
     from chargepoint.infra.secrets import SecretScrubber
 
     scrubber = SecretScrubber()
@@ -189,10 +192,7 @@ def _run(settings: Settings, web: str | None) -> int:
             loop.add_signal_handler(sig, task.cancel)
         service_manager = ServiceManager()
         station = Station(settings, scrubber)
-        try:
-            page = await serve_web([station], web, settings.web_secret) if web else None
-        except OSError as exc:
-            raise SettingsError([f"web: cannot serve the page on {web}: {exc.strerror or exc}"]) from None
+        page = await _web_page(station, web, settings.web_secret)
         notifying = loop.create_task(service_manager.run(lambda: station.status_text))
         kind: ResetType | None = None
         try:
@@ -219,6 +219,19 @@ def _run(settings: Settings, web: str | None) -> int:
     if kind == ResetType.hard:
         return _hard_reset(settings)
     return EXIT_OK
+
+
+async def _web_page(station: Station, web: str | None, password: str | None) -> WebServer | None:
+    """The bench's web page, where `run --web` or the `web` setting asks for one."""
+    if web is None:
+        return None
+    from chargepoint.control.web.server import serve_web
+
+    try:
+        return await serve_web([station], web, password)
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's own text repeats the address
+        raise SettingsError([f"web: cannot serve the page on {web}: {why}"]) from None
 
 
 def _meter_sim(args: argparse.Namespace) -> int:
