@@ -21,13 +21,18 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/chargepoint demo
 
-# tests/test_systemd_unit.py checks the unit with systemd-analyze: install it where we may
-# (root with apt-get); the check is skipped where it cannot be had, and the build goes on.
+# tests/test_systemd_unit.py checks the unit with systemd-analyze, tests/test_web_browser.py the
+# web page in headless Chromium: install them where we may (root with apt-get); each check is
+# skipped where it cannot be had, and the build goes on.
 test: $(STAMP)
 	@command -v systemd-analyze >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 		{ export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
 		apt-get install -y -qq --no-install-recommends systemd >/dev/null; } || \
 		echo "make: could not install systemd-analyze; the unit-file check will be skipped" >&2
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		{ export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+		apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || \
+		echo "make: could not install chromium and chromium-driver; the web page's browser test will be skipped" >&2
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q -n auto
 

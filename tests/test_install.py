@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ MAKE = shutil.which("make")
 needs_make = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 # pip must find nothing but the wheelhouse, whatever the developer's pip configuration says.
 OFFLINE_PIP = {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+WEB_CHART = "chargepoint/control/web/static/uplot/uPlot.iife.min.js"
 
 
 def make(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,6 +65,8 @@ def test_a_wheelhouse_installs_the_station_into_an_empty_venv_without_the_index(
     build = make(ROOT, "-o", ".venv/.installed", f"BIN={Path(sys.executable).parent}", f"WHEELHOUSE={wheelhouse}", "wheelhouse")
     assert build.returncode == 0, build.stderr
     assert any(wheel.name.startswith("chargepoint-") for wheel in wheelhouse.glob("*.whl"))
+    station_wheel = next(wheelhouse.glob("chargepoint-*.whl"))
+    assert WEB_CHART in zipfile.ZipFile(station_wheel).namelist()  # the web page's chart, for an offline lab
     venv = tmp_path / "board"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "CHARGEPOINT_"))} | OFFLINE_PIP

@@ -14,17 +14,22 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ocpp.v16.enums import ResetType
 
 from chargepoint.app import cli_help, signed_values
 from chargepoint.app.status_view import human_status
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
+from chargepoint.control.web.access import parse_bind, password_problem
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
 from chargepoint.infra.database import DatabaseGone, SchemaTooNew
 from chargepoint.infra.lock import DataDirBusy, DataDirLock
+
+if TYPE_CHECKING:
+    from chargepoint.app.station import Station
+    from chargepoint.control.web.server import WebServer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_HARD_RESET = 10  # Hard reset: the service manager (Restart=always) starts the station again
@@ -48,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)  # none: the help, see main
 
-    commands.add_parser("run", parents=[common], help="run the station daemon")
+    run = commands.add_parser("run", parents=[common], help="run the station daemon")
+    run.add_argument("--web", metavar="HOST:PORT", type=_bind_argument, help=cli_help.WEB)
     commands.add_parser("demo", parents=[common], help="a complete charging session against a local CSMS")
     status = commands.add_parser("status", parents=[common], help="link, registration and connectors")
     status.add_argument("--json", action="store_true", help=cli_help.STATUS_JSON)
@@ -144,10 +150,22 @@ def _refused(exc: SettingsError) -> int:
     return EXIT_USAGE
 
 
+def _bind_argument(text: str) -> str:
+    try:
+        parse_bind(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
+        web = args.web or settings.web
+        problem = password_problem(parse_bind(web), settings.web_secret) if web else None
+        if problem:
+            raise SettingsError([problem])
         with DataDirLock(settings.data_dir, wait=RUN_WAIT):
-            return _run(settings)
+            return _run(settings, web)
     if args.command == "demo":
         from chargepoint.app.demo import run_demo
 
@@ -159,15 +177,16 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     return _bench(settings, args)
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, web: str | None) -> int:
     from chargepoint.app.logs import setup_logging
     from chargepoint.app.service_manager import ServiceManager
     from chargepoint.app.station import Station
     from chargepoint.infra.secrets import SecretScrubber
 
     scrubber = SecretScrubber()
-    if settings.password:
-        scrubber.add(settings.password.get_secret_value())
+    for secret in (settings.password, settings.web_password):
+        if secret:
+            scrubber.add(secret.get_secret_value())
     setup_logging(settings.log_level, scrubber, settings.station_log, settings.log_max_bytes)
 
     async def serve() -> ResetType | None:
@@ -178,12 +197,16 @@ def _run(settings: Settings) -> int:
             loop.add_signal_handler(sig, task.cancel)
         service_manager = ServiceManager()
         station = Station(settings, scrubber)
+        page = await _web_page(station, web, settings.web_secret)
         notifying = loop.create_task(service_manager.run(lambda: station.status_text))
         kind: ResetType | None = None
         try:
             kind = await station.run()
         except asyncio.CancelledError:
             pass
+        finally:
+            if page is not None:
+                await page.close()
         if kind == ResetType.soft:
             service_manager.restarting_in_place()  # RELOADING, not STOPPING, when it stops below
         notifying.cancel()
@@ -201,6 +224,19 @@ def _run(settings: Settings) -> int:
     if kind == ResetType.hard:
         return _hard_reset(settings)
     return EXIT_OK
+
+
+async def _web_page(station: Station, web: str | None, password: str | None) -> WebServer | None:
+    """The bench's web page, where `run --web` or the `web` setting asks for one."""
+    if web is None:
+        return None
+    from chargepoint.control.web.server import serve_web
+
+    try:
+        return await serve_web([station], web, password)
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's own text repeats the address
+        raise SettingsError([f"web: cannot serve the page on {web}: {why}"]) from None
 
 
 def _meter_sim(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ BATTERY = {
     "max-ac-kw": "the most it takes on AC (its on-board charger), kW",
     "max-dc-kw": "the most it takes on DC, kW",
 }
+WEB = ("serve the bench's web page on HOST:PORT (e.g. 127.0.0.1:8080; port 0 picks one and logs it);"
+       " overrides the web setting; off loopback only with web_password")
 EPILOG = (
     "N is a connector number, 1 to the station's NumberOfConnectors (0, the whole station, for fault). "
     "Bench commands need the daemon running; a command that changes nothing exits 1 saying so. "

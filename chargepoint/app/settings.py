@@ -21,12 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from chargepoint.control.web.access import parse_bind, password_problem
 from configkeys import FeatureProfile, StationModel, get_profile
 from drivers.meter_url import MeterSpec, parse_meter_url
 
 ENV_PREFIX = "CHARGEPOINT_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
-SECRET_SETTINGS = frozenset({"password"})
+SECRET_SETTINGS = frozenset({"password", "web_password"})
 
 
 class SettingsError(Exception):
@@ -84,6 +85,9 @@ class Settings(BaseSettings):
     # Each transaction reading of the energy register also as an OCMF record signed with the
     # station's key in data_dir (metering.signing), for a CSMS to prove it untampered.
     signed_meter_values: bool = False
+    # The bench's web page (`run --web` overrides it): HOST:PORT; off loopback only with web_password.
+    web: str | None = None
+    web_password: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -137,6 +141,24 @@ class Settings(BaseSettings):
                 " (under SecurityProfile 0, any printable password)"
             )
         return value
+
+    @field_validator("web")
+    @classmethod
+    def _web_bind(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_bind(value)
+        return value
+
+    @model_validator(mode="after")
+    def _web_password(self) -> Settings:
+        problem = password_problem(parse_bind(self.web), self.web_secret) if self.web else None
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def web_secret(self) -> str | None:
+        return self.web_password.get_secret_value() if self.web_password else None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -262,8 +284,9 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
             raise SettingsError([f"config: cannot read {path}: {exc}"]) from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError([f"config: {path} is not valid TOML: {exc}"]) from None
-    if path and "password" in values and _world_readable(Path(path)):
-        raise SettingsError([f"config: {path} holds the password and is readable by every user ({_mode(Path(path))}); chmod 600 or 640 it"])
+    held = sorted(SECRET_SETTINGS & values.keys())
+    if path and held and _world_readable(Path(path)):
+        raise SettingsError([f"config: {path} holds the {held[0]} and is readable by every user ({_mode(Path(path))}); chmod 600 or 640 it"])
     try:
         return Settings(**values)
     except ValidationError as exc:

@@ -80,8 +80,16 @@ class ControlServer:
     async def _answer(self, line: bytes) -> Reply:
         try:
             request = json.loads(line[:MAX_REQUEST])
+        except ValueError:
+            return {"ok": False, "error": "unknown or malformed command"}
+        return await self.answer(request)
+
+    async def answer(self, request: Any) -> Reply:
+        """A request as the socket's clients send it, from any front end (the web page too), so
+        every one gets the same handlers and the same answers."""
+        try:
             handler = self._handlers[request["command"]]
-        except (ValueError, TypeError, KeyError):
+        except (TypeError, KeyError):
             return {"ok": False, "error": "unknown or malformed command"}
         try:
             return {"ok": True, **await handler(request)}

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from chargepoint.infra.clock import Clock
 from chargepoint.infra.secrets import SecretScrubber
 
 UNCAPPED = 0
 KEPT_FILES = 2  # the current file and one older
+
+FrameListener = Callable[[dict[str, Any]], None]
 
 
 def rotated(path: Path, number: int = 1) -> Path:
@@ -32,6 +35,7 @@ class FrameLog:
         self._max_bytes = max_bytes
         self._files = files
         self._file: TextIO | None = None
+        self._listeners: list[FrameListener] = []
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._drop_beyond_kept()
@@ -56,9 +60,15 @@ class FrameLog:
     def _open(path: Path) -> TextIO:
         return open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8", buffering=1)
 
+    def listen(self, listener: FrameListener) -> Callable[[], None]:
+        """Each line as it is recorded, secrets already scrubbed (the bench's web page shows
+        them live); returns the call that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     def record(self, direction: str, frame: str) -> None:
         """direction is 'in' (from the CSMS) or 'out'; the frame is kept as text if not JSON."""
-        if self._file is None or self._path is None:
+        if (self._file is None or self._path is None) and not self._listeners:
             return
         text = self._scrubber.scrub(frame)
         try:
@@ -66,6 +76,10 @@ class FrameLog:
         except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             parsed = text
         line = {"time": self._clock.timestamp(), "direction": direction, "frame": parsed}
+        for listener in list(self._listeners):
+            listener(line)
+        if self._file is None or self._path is None:
+            return
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         if self._max_bytes and self._file.tell() > self._max_bytes:
             self._file.close()
