@@ -25,6 +25,7 @@ from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
 from chargepoint.infra.database import DatabaseGone, SchemaTooNew
 from chargepoint.infra.lock import DataDirBusy, DataDirLock
+from chargepoint.scenarios import command as scenario_command
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_HARD_RESET = 10  # Hard reset: the service manager (Restart=always) starts the station again
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("code", nargs="?", metavar="CODE", help=cli_help.FAULT_CODE)
     fault.add_argument("--clear", action="store_true", help="clear the faults raised by hand on connector N")
     fault.add_argument("--info", help="free text sent in StatusNotification.info")
+    scenario_command.add_parser(commands, common)
     return parser
 
 
@@ -151,6 +153,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return run_demo(settings)
     if args.command == "config":
         return _config(settings, args)
+    if args.command == "scenario":
+        return scenario_command.main(args, settings)
     return _bench(settings, args)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -32,6 +33,7 @@ class FrameLog:
         self._max_bytes = max_bytes
         self._files = files
         self._file: TextIO | None = None
+        self._observers: list[Callable[[str, str], None]] = []
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._drop_beyond_kept()
@@ -56,11 +58,18 @@ class FrameLog:
     def _open(path: Path) -> TextIO:
         return open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8", buffering=1)
 
+    def observe(self, observer: Callable[[str, str], None]) -> None:
+        """observer(direction, frame) for every frame, secrets masked: how a scenario run
+        watches the exchange without a second client on the link."""
+        self._observers.append(observer)
+
     def record(self, direction: str, frame: str) -> None:
         """direction is 'in' (from the CSMS) or 'out'; the frame is kept as text if not JSON."""
+        text = self._scrubber.scrub(frame)
+        for observer in self._observers:
+            observer(direction, text)
         if self._file is None or self._path is None:
             return
-        text = self._scrubber.scrub(frame)
         try:
             parsed: object = json.loads(text)
         except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
