@@ -64,7 +64,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     carried = {name: getattr(settings, name) for name in CARRIED & settings.model_fields_set}
     tags = {name: getattr(args, f"{name}_tag") or DEFAULT_TAGS[name] for name in TAGS}
     options = RunOptions(args.csms, args.identity, {**STATION, **carried}, tags, args.time_scale)
-    logging.getLogger("chargepoint").setLevel(logging.ERROR)  # the steps' lines are the output
+    logging.getLogger("chargepoint").setLevel(logging.CRITICAL)  # the steps' lines are the output
     results = asyncio.run(Runner(options, _ask, lambda line: print(line, flush=True)).run(scenarios))
     print(summary(results))
     if args.junit:

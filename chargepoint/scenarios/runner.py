@@ -83,16 +83,16 @@ class StepFailed(Exception):
 
 class Runner:
     def __init__(self, options: RunOptions, operator: Operator, report: Callable[[str], None] = lambda line: None) -> None:
-        self._options = options
-        self._operator = operator
-        self._report = report
-        self._used: dict[str, set[Any]] = defaultdict(set)  # run-wide, for {unique}
+        self.options = options
+        self.operator = operator
+        self.report = report
+        self.used: dict[str, set[Any]] = defaultdict(set)  # run-wide, for {unique}
 
     async def run(self, scenarios: list[Scenario]) -> list[ScenarioResult]:
         return [await self.run_one(scenario) for scenario in scenarios]
 
     async def run_one(self, scenario: Scenario) -> ScenarioResult:
-        self._report(f"{scenario.mirrors}  {scenario.title}  ({scenario.name})")
+        self.report(f"{scenario.mirrors}  {scenario.title}  ({scenario.name})")
         started = time.monotonic()
         results = await _ScenarioRun(self, scenario).steps()
         return ScenarioResult(scenario, tuple(results), time.monotonic() - started)
@@ -103,7 +103,7 @@ class _ScenarioRun:
 
     def __init__(self, runner: Runner, scenario: Scenario) -> None:
         self._runner = runner
-        self._options = runner._options
+        self._options = runner.options
         self._scenario = scenario
         self._watch = FrameWatch()
         self._relay: Relay | None = None
@@ -123,8 +123,9 @@ class _ScenarioRun:
                     detail = await self._step(step)
                 except StepFailed as exc:
                     return self._finish(results, steps[number - 1:], exc)
-                results.append(StepResult(number, step.text, True, detail))
-                self._runner._report(f"  PASS  {number:2d}  {step.text}" + (f": {detail}" if detail else ""))
+                text = self._text(step)
+                results.append(StepResult(number, text, True, detail))
+                self._runner.report(f"  PASS  {number:2d}  {text}" + (f": {detail}" if detail else ""))
             return results
         finally:
             if self._station is not None:
@@ -136,12 +137,17 @@ class _ScenarioRun:
         first = len(results) + 1
         station_failure = self._station.failure() if self._station else None
         detail = f"{exc}; {station_failure}" if station_failure else str(exc)
-        results.append(StepResult(first, rest[0].text, False, detail))
-        self._runner._report(f"  FAIL  {first:2d}  {rest[0].text}: {detail}")
+        text = self._text(rest[0])
+        results.append(StepResult(first, text, False, detail))
+        self._runner.report(f"  FAIL  {first:2d}  {text}: {detail}")
         for number, step in enumerate(rest[1:], start=first + 1):
             results.append(StepResult(number, step.text, None))
-            self._runner._report(f"  SKIP  {number:2d}  {step.text}")
+            self._runner.report(f"  SKIP  {number:2d}  {step.text}")
         return results
+
+    def _text(self, step: Step) -> str:
+        """The step as it ran: tags and saved values filled in."""
+        return str(self._resolve(step.text))
 
     async def _prepare(self) -> list[Step]:
         """The station and, for a ws:// CSMS, the relay; the boot steps an automatic start implies."""
@@ -175,7 +181,7 @@ class _ScenarioRun:
         if step.kind == "do":
             return await self._do(step)
         instruction = self._instruction(step)
-        await self._runner._operator(instruction)
+        await self._runner.operator(instruction)
         if step.kind == "operator":
             return ""
         return self._checked_request(step, instruction.payload, await self._exchange(CSMS, step))
@@ -230,13 +236,13 @@ class _ScenarioRun:
 
     def _expect(self, step: Step, check: Mapping[str, Any], actual: Any, what: str) -> None:
         expected = self._resolve(check)
-        used = {path: self._runner._used[f"{step.name}.{path}"] for path in expected}
+        used = {path: self._runner.used[f"{step.name}.{path}"] for path in expected}
         problems = mismatches(expected, actual, used)
         if problems:
             raise StepFailed(f"{what}: {'; '.join(problems)}")
         for path, wanted in expected.items():
             if wanted == UNIQUE:
-                self._runner._used[f"{step.name}.{path}"].add(value_at(actual, path))
+                self._runner.used[f"{step.name}.{path}"].add(value_at(actual, path))
 
     def _save(self, step: Step, first: Any, second: Any) -> None:
         for name, path in step.save.items():
