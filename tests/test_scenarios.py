@@ -21,26 +21,46 @@ from chargepoint.scenarios.report import junit, summary
 from chargepoint.scenarios.runner import RunOptions, Runner, ScenarioResult
 from tests.conftest import ROOT, CliResult
 from tests.csms import Csms
+from tests.file_servers import HttpFileServer, make_file
 from tests.scenario_csms import Operator, correct_csms
 
-SCALE = 0.05  # every timeout and wait: 15 s becomes 0.75 s
+# Every timeout and wait scaled: 15 s becomes 1.5 s where a step is meant to fail and time out,
+# 3 s where all should pass (slack for a loaded machine: a passing step never waits it out).
+SCALE, PASSING_SCALE = 0.1, 0.2
+RUNS = 4
 
 
-async def _run(csms: Csms, operator: Operator, names: list[str]) -> tuple[list[ScenarioResult], list[str]]:
+async def _run(
+    csms: Csms, operator: Operator, names: list[str], locations: dict[str, str] | None = None, scale: float = SCALE
+) -> tuple[list[ScenarioResult], list[str]]:
     lines: list[str] = []
-    options = RunOptions(csms.url, "CP-SCN", dict(STATION), DEFAULT_TAGS, SCALE)
+    options = RunOptions(csms.url, "CP-SCN", dict(STATION), DEFAULT_TAGS | (locations or {}), scale)
     return await Runner(options, operator, lines.append).run(select(names)), lines
 
 
-async def test_the_correct_csms_passes_every_scenario(tmp_path: Path) -> None:
+async def _correct_run(names: list[str], locations: dict[str, str]) -> tuple[list[ScenarioResult], list[str], Operator]:
     async with correct_csms() as csms:
         operator = Operator(csms)
-        results, lines = await _run(csms, operator, [])
+        results, lines = await _run(csms, operator, names, locations, PASSING_SCALE)
+    return results, lines, operator
+
+
+async def test_the_correct_csms_passes_every_scenario(tmp_path: Path) -> None:
+    names = [scenario.name for scenario in catalogue()]
+    async with HttpFileServer(tmp_path / "files") as files:
+        make_file(files.root / "wemob-2.4.0.bin", 4096)
+        locations = {"firmware_url": files.url("/wemob-2.4.0.bin"), "diagnostics_url": files.url("/upload/")}
+        # Runs side by side, each with its own CSMS and station: most steps wait on the clock.
+        halves = await asyncio.gather(*(_correct_run(names[n::RUNS], locations) for n in range(RUNS)))
+    results = [result for half in halves for result in half[0]]
+    lines = [line for half in halves for line in half[1]]
+    seen = [instruction for half in halves for instruction in half[2].seen]
     failed = [line for line in lines if "FAIL" in line]
     assert not failed, "\n".join(lines)
     assert len(results) >= 60 and summary(results) == f"{len(results)} scenarios: {len(results)} passed, 0 failed"
-    assert {"RemoteStartTransaction", "Reset", "ReserveNow", "SetChargingProfile"} <= {i.action for i in operator.seen}
-    assert {"boot-pending", "boot-rejected"} <= {i.task for i in operator.seen}
+    assert {"RemoteStartTransaction", "Reset", "ReserveNow", "SetChargingProfile"} <= {i.action for i in seen}
+    assert [p for p in files.uploads.iterdir()] and ("GET", "/wemob-2.4.0.bin") in [r[:2] for r in files.requests]
+    assert {"boot-pending", "boot-rejected"} <= {i.task for i in seen}
     path = tmp_path / "report.xml"
     junit(results).write(path)
     suite = ET.parse(path).getroot().find("testsuite")
@@ -79,7 +99,7 @@ MISBEHAVIOURS: list[tuple[Callable[[Csms, Operator], None], list[str], str, str]
     (_boot_without_time, ["tc_001_csms"], "TC_001_CSMS",
      "FAIL   1  station sends BootNotification: the CSMS's answer: the CSMS's BootNotification answer breaks the OCPP 1.6 schema: the payload: 'currentTime' is a required property"),
     (_forgets_remote_start, ["tc_010_csms"], "TC_010_CSMS",
-     "FAIL   7  the CSMS sends RemoteStartTransaction: no RemoteStartTransaction from the CSMS within 0.75 s; it sent no CALL since the last action"),
+     "FAIL   7  the CSMS sends RemoteStartTransaction: no RemoteStartTransaction from the CSMS within 1.5 s; it sent no CALL since the last action"),
     (_start_without_id, ["tc_003_csms"], "TC_003_CSMS",
      "FAIL   9  station sends StartTransaction: the CSMS's answer: the CSMS's StartTransaction answer breaks the OCPP 1.6 schema: the payload: 'transactionId' is a required property"),
     (_start_with_one_id, ["tc_003_csms", "tc_004_1_csms"], "TC_004_1_CSMS",
@@ -101,6 +121,13 @@ async def test_each_planted_misbehaviour_fails_the_scenario_that_targets_it() ->
         assert step is not None and line == f"FAIL {step.number:3d}  {step.text}: {step.detail}"
         failures = ET.fromstring(ET.tostring(junit(results).getroot())).findall("testsuite/testcase/failure")
         assert [f.get("message") for f in failures] == [f"step {step.number} ({step.text}): {step.detail}"]
+
+
+async def test_a_step_that_needs_a_file_location_says_which_option_gives_it() -> None:
+    async with correct_csms() as csms:
+        results, lines = await _run(csms, Operator(csms), ["tc_044_1_csms"])
+    assert "  FAIL   4  the CSMS sends UpdateFirmware: this step needs the firmware url: --firmware-url" in lines, lines
+    assert not results[0].passed
 
 
 def test_every_shipped_scenario_names_the_test_case_it_mirrors() -> None:

@@ -23,6 +23,7 @@ from chargepoint.scenarios.checks import placeholders
 BENCH_COMMANDS = frozenset({"plug", "unplug", "swipe", "ev", "fault", "lock", "estop", "config-set"})
 RUN_ACTIONS = frozenset({"start", "offline", "online", "power-cut", "wait"})
 TAGS = ("valid", "valid2", "invalid", "blocked", "expired", "parent")
+LOCATIONS = ("firmware_url", "diagnostics_url")  # where the CSMS's files are: given by the run
 DEFAULT_TIMEOUT = 15.0
 _SCENARIO_FIELDS = {"mirrors", "title", "station", "keys", "start", "steps"}
 _STEP_FIELDS = {"do", "expect", "request", "operator", "task", "where", "answer", "payload", "reply", "save", "timeout"}
@@ -129,7 +130,7 @@ def _scenario(name: str, data: dict[str, Any]) -> Scenario:
     for table in ("station", "keys"):
         if not isinstance(data.get(table, {}), dict):
             raise ScenarioError(f"{table}: a table is required")
-    known = set(TAGS) | {"identity"}
+    known = {*TAGS, *LOCATIONS, "identity"}
     parsed = []
     for number, raw in enumerate(steps, start=1):
         try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chargepoint.app.settings import Settings
-from chargepoint.scenarios.cases import TAGS, ScenarioError, catalogue, select
+from chargepoint.scenarios.cases import LOCATIONS, TAGS, ScenarioError, catalogue, select
 
 if TYPE_CHECKING:
     from chargepoint.scenarios.runner import Instruction
@@ -41,6 +41,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--time-scale", type=float, default=1.0, metavar="X", help="multiply every timeout and wait by X")
     for name in TAGS:
         run.add_argument(f"--{name}-tag", metavar="IDTAG", help=f"the CSMS's {name} idTag (default {DEFAULT_TAGS[name]})")
+    run.add_argument("--firmware-url", metavar="URL", help="a firmware image the station can download (TC_044_1)")
+    run.add_argument("--diagnostics-url", metavar="URL", help="where the station can upload diagnostics (TC_045_1)")
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,6 +65,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
     carried = {name: getattr(settings, name) for name in CARRIED & settings.model_fields_set}
     tags = {name: getattr(args, f"{name}_tag") or DEFAULT_TAGS[name] for name in TAGS}
+    tags |= {name: getattr(args, name) for name in LOCATIONS if getattr(args, name)}
     options = RunOptions(args.csms, args.identity, {**STATION, **carried}, tags, args.time_scale)
     logging.getLogger("chargepoint").setLevel(logging.CRITICAL)  # the steps' lines are the output
     results = asyncio.run(Runner(options, _ask, lambda line: print(line, flush=True)).run(scenarios))

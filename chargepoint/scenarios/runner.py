@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from chargepoint.control.server import CommandError
 from chargepoint.scenarios.cases import Scenario, Step
-from chargepoint.scenarios.checks import DATETIME, POSITIVE, UNIQUE, mismatches, resolve, value_at
+from chargepoint.scenarios.checks import DATETIME, POSITIVE, UNIQUE, mismatches, placeholders, resolve, value_at
 from chargepoint.scenarios.frames import CSMS, STATION, Exchange, FrameWatch, NoSuchExchange
 from chargepoint.scenarios.relay import Relay
 from chargepoint.scenarios.schema import schema_problem
@@ -73,7 +73,7 @@ class RunOptions:
     csms_url: str
     identity: str
     settings: dict[str, Any] = field(default_factory=dict)  # Settings fields of every scenario's station
-    tags: dict[str, str] = field(default_factory=dict)  # the idTags the CSMS knows, by TAGS name
+    tags: dict[str, str] = field(default_factory=dict)  # the idTags the CSMS knows and its file URLs, by name
     time_scale: float = 1.0  # multiplies every timeout and wait
 
 
@@ -251,6 +251,10 @@ class _ScenarioRun:
 
     def _instruction(self, step: Step) -> Instruction:
         payload = self._resolve(step.check) if step.kind == "request" else {}
+        missing = placeholders(payload)
+        if missing:
+            name = sorted(missing)[0]
+            raise StepFailed(f"this step needs the {name.replace('_', ' ')}: --{name.replace('_', '-')}")
         text = self._resolve(step.operator) if step.operator else f"send {step.name} {payload}"
         action = step.name if step.kind == "request" else None
         task = step.name if step.kind == "operator" else None
