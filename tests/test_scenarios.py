@@ -130,6 +130,14 @@ async def test_a_step_that_needs_a_file_location_says_which_option_gives_it() ->
     assert not results[0].passed
 
 
+async def test_a_scenario_file_s_bad_station_setting_fails_its_first_step(tmp_path: Path) -> None:
+    mine = tmp_path / "eight-plus.toml"
+    mine.write_text("mirrors = 'TC_003_CSMS'\ntitle = 'many'\nsteps = [{do = 'plug', connector = 9}]\n[station]\nconnectors = 99\n")
+    results = await Runner(RunOptions("ws://127.0.0.1:9/ocpp", "CP-SCN", dict(STATION)), Operator(Csms())).run(select([str(mine)]))
+    failure = results[0].failure
+    assert failure is not None and failure.detail == "the station's settings are refused: connectors: Input should be less than or equal to 8"
+
+
 def test_every_shipped_scenario_names_the_test_case_it_mirrors() -> None:
     scenarios = catalogue()
     assert len(scenarios) >= 60

@@ -150,10 +150,11 @@ class _ScenarioRun:
         return str(self._resolve(step.text))
 
     async def _prepare(self) -> list[Step]:
-        """The station and, for a ws:// CSMS, the relay; the boot steps an automatic start implies."""
+        """The station and, where the scenario cuts the link, the relay (so the others meet
+        the CSMS at its own address); the boot steps an automatic start implies."""
         url = self._options.csms_url
         parts = urlsplit(url)
-        if parts.scheme == "ws":
+        if parts.scheme == "ws" and any(step.name in ("offline", "online") for step in self._scenario.steps):
             self._relay = Relay(parts.hostname or "127.0.0.1", parts.port or 80)
             url = f"ws://127.0.0.1:{await self._relay.start()}{parts.path}"
         settings = {**self._options.settings, **self._scenario.station, "csms_url": url, "identity": self._options.identity}
@@ -161,7 +162,9 @@ class _ScenarioRun:
         try:
             self._station = ScenarioStation(settings, self._scenario.keys, self._watch.record)
         except ValidationError as exc:
-            raise StepFailed(f"station settings refused: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "settings"
+            raise StepFailed(f"the station's settings are refused: {where}: {error['msg']}") from None
         steps = list(self._scenario.steps)
         if self._scenario.auto_start:
             self._station.start()
