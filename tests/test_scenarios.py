@@ -228,6 +228,7 @@ async def test_the_cli_lists_runs_and_exits_by_the_outcome(tmp_path: Path) -> No
         (["run", "missing.toml", "--csms", "ws://127.0.0.1:1/ocpp"], "chargepoint: missing.toml: cannot read it"),
         (["run", "--csms", "http://127.0.0.1:1/ocpp"], "chargepoint: --csms must be a ws:// or wss:// URL, not 'http://127.0.0.1:1/ocpp'"),
         (["run"], "chargepoint scenario run: the following arguments are required: --csms"),
+        (["run", "--csms", "ws://127.0.0.1:1", "--operator-timeout", "0"], "chargepoint: --operator-timeout must be above 0"),
     ],
 )
 async def test_a_bad_name_file_or_argument_is_one_line_and_exit_2(args: list[str], error: str) -> None:

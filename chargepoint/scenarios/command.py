@@ -39,6 +39,10 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--identity", default="CP-SCENARIO", help="the station identity the CSMS knows (default: CP-SCENARIO)")
     run.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     run.add_argument("--time-scale", type=float, default=1.0, metavar="X", help="multiply every timeout and wait by X")
+    run.add_argument(
+        "--operator-timeout", type=float, default=120.0, metavar="S",
+        help="seconds the CSMS's operator gets for each request asked of them (default 120)",
+    )
     for name in TAGS:
         run.add_argument(f"--{name}-tag", metavar="IDTAG", help=f"the CSMS's {name} idTag (default {DEFAULT_TAGS[name]})")
     run.add_argument("--firmware-url", metavar="URL", help="a firmware image the station can download (TC_044_1)")
@@ -66,7 +70,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     carried = {name: getattr(settings, name) for name in CARRIED & settings.model_fields_set}
     tags = {name: getattr(args, f"{name}_tag") or DEFAULT_TAGS[name] for name in TAGS}
     tags |= {name: getattr(args, name) for name in LOCATIONS if getattr(args, name)}
-    options = RunOptions(args.csms, args.identity, {**STATION, **carried}, tags, args.time_scale)
+    options = RunOptions(args.csms, args.identity, {**STATION, **carried}, tags, args.time_scale, args.operator_timeout)
     logging.getLogger("chargepoint").setLevel(logging.CRITICAL)  # the steps' lines are the output
     results = asyncio.run(Runner(options, _ask, lambda line: print(line, flush=True)).run(scenarios))
     print(summary(results))
@@ -80,6 +84,8 @@ def _argument_problem(args: argparse.Namespace) -> str | None:
         return f"--csms must be a ws:// or wss:// URL, not {args.csms!r}"
     if not 0 < args.time_scale <= 100:
         return "--time-scale must be above 0 and at most 100"
+    if not 0 < args.operator_timeout <= 86_400:
+        return "--operator-timeout must be above 0 and at most 86400 seconds"
     if not 1 <= len(args.identity) <= 48:
         return "--identity must be 1 to 48 characters"
     for name in TAGS:

@@ -75,6 +75,7 @@ class RunOptions:
     settings: dict[str, Any] = field(default_factory=dict)  # Settings fields of every scenario's station
     tags: dict[str, str] = field(default_factory=dict)  # the idTags the CSMS knows and its file URLs, by name
     time_scale: float = 1.0  # multiplies every timeout and wait
+    operator_timeout: float | None = None  # s a person gets for each request asked of them; None: the step's
 
 
 class StepFailed(Exception):
@@ -141,8 +142,9 @@ class _ScenarioRun:
         results.append(StepResult(first, text, False, detail))
         self._runner.report(f"  FAIL  {first:2d}  {text}: {detail}")
         for number, step in enumerate(rest[1:], start=first + 1):
-            results.append(StepResult(number, step.text, None))
-            self._runner.report(f"  SKIP  {number:2d}  {step.text}")
+            text = self._text(step)
+            results.append(StepResult(number, text, None))
+            self._runner.report(f"  SKIP  {number:2d}  {text}")
         return results
 
     def _text(self, step: Step) -> str:
@@ -174,6 +176,8 @@ class _ScenarioRun:
         return steps
 
     def _timeout(self, step: Step) -> float:
+        if step.kind == "request" and self._options.operator_timeout is not None:
+            return self._options.operator_timeout
         return step.timeout * self._options.time_scale
 
     async def _step(self, step: Step) -> str:
