@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+from chargepoint.infra.clock import Clock
+from chargepoint.infra.secrets import SecretScrubber
+from chargepoint.link.framelog import FrameLog
+from chargepoint.scenarios.frames import FrameWatch
 from chargepoint.scenarios.cases import ScenarioError, catalogue, parse, select
 from chargepoint.scenarios.checks import mismatches, resolve
 from chargepoint.scenarios.command import DEFAULT_TAGS, STATION
@@ -136,6 +140,19 @@ async def test_a_scenario_file_s_bad_station_setting_fails_its_first_step(tmp_pa
     results = await Runner(RunOptions("ws://127.0.0.1:9/ocpp", "CP-SCN", dict(STATION)), Operator(Csms())).run(select([str(mine)]))
     failure = results[0].failure
     assert failure is not None and failure.detail == "the station's settings are refused: connectors: Input should be less than or equal to 8"
+
+
+def test_the_frame_log_shows_a_run_every_frame_with_its_secrets_masked() -> None:
+    scrubber = SecretScrubber()
+    scrubber.add("00112233445566778899aabbccddeeff")
+    log = FrameLog(None, Clock(), scrubber)  # no file: the observer still sees every frame
+    watch = FrameWatch()
+    log.observe(watch.record)
+    log.record("in", '[2,"1","ChangeConfiguration",{"key":"AuthorizationKey","value":"00112233445566778899aabbccddeeff"}]')
+    log.record("out", '[3,"1",{"status":"Accepted"}]')
+    call_frame, answer = watch.frames
+    assert (call_frame.sender, call_frame.action, answer.sender, answer.action) == ("CSMS", "ChangeConfiguration", "station", "ChangeConfiguration")
+    assert "00112233" not in str(call_frame.payload) and answer.payload == {"status": "Accepted"}
 
 
 def test_every_shipped_scenario_names_the_test_case_it_mirrors() -> None:

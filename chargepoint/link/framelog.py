@@ -65,6 +65,8 @@ class FrameLog:
 
     def record(self, direction: str, frame: str) -> None:
         """direction is 'in' (from the CSMS) or 'out'; the frame is kept as text if not JSON."""
+        if (self._file is None or self._path is None) and not self._observers:
+            return
         text = self._scrubber.scrub(frame)
         for observer in self._observers:
             observer(direction, text)

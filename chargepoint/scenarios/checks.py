@@ -28,10 +28,6 @@ def lookup(payload: Any, path: str) -> Any:
     return value
 
 
-def found(payload: Any, path: str) -> bool:
-    return lookup(payload, path) is not _MISSING
-
-
 def value_at(payload: Any, path: str) -> Any:
     value = lookup(payload, path)
     return None if value is _MISSING else value
