@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from chargepoint.app import cli
 from chargepoint.infra.clock import Clock
 from chargepoint.infra.secrets import SecretScrubber
 from chargepoint.link.framelog import FrameLog
@@ -248,6 +249,13 @@ async def test_the_cli_lists_runs_and_exits_by_the_outcome(tmp_path: Path) -> No
         (["run", "--csms", "ws://127.0.0.1:1", "--operator-timeout", "0"], "chargepoint: --operator-timeout must be above 0"),
     ],
 )
-async def test_a_bad_name_file_or_argument_is_one_line_and_exit_2(args: list[str], error: str) -> None:
-    result = await _cli("scenario", *args)
-    assert result.code == 2 and result.err.startswith(error) and len(result.err.splitlines()) == 1, result
+def test_a_bad_name_file_or_argument_is_one_line_and_exit_2(
+    args: list[str], error: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHARGEPOINT_CONFIG", raising=False)
+    try:
+        code = cli.main(["scenario", *args])
+    except SystemExit as exc:  # argparse's own refusals
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(error) and len(err.splitlines()) == 1, err
