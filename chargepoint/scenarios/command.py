@@ -53,8 +53,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     """Only the CARRIED settings given in --config reach the station; the rest is the run's."""
     try:
         if args.action == "list":
-            for scenario in catalogue():
-                print(f"{scenario.name:20s} {scenario.mirrors:16s} {scenario.title}")
+            scenarios = catalogue()
+            width = max(len(s.name) for s in scenarios)
+            for scenario in scenarios:
+                print(f"{scenario.name:{width}s}  {scenario.mirrors:14s}  {scenario.title}")
             return EXIT_OK
         scenarios = select(args.names)
     except ScenarioError as exc:
