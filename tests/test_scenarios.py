@@ -93,6 +93,10 @@ def _start_with_one_id(csms: Csms, operator: Operator) -> None:
     csms.answers["StartTransaction"] = lambda request: {"transactionId": 7, "idTagInfo": {"status": "Accepted"}}
 
 
+def _authorize_error(csms: Csms, operator: Operator) -> None:
+    csms.errors["Authorize"] = "InternalError"
+
+
 def _malformed_change(csms: Csms, operator: Operator) -> None:
     operator.rewrite["ChangeConfiguration"] = lambda payload: {**payload, "value": 17}
 
@@ -109,6 +113,8 @@ MISBEHAVIOURS: list[tuple[Callable[[Csms, Operator], None], list[str], str, str]
      "FAIL   9  station sends StartTransaction: the CSMS's answer: the CSMS's StartTransaction answer breaks the OCPP 1.6 schema: the payload: 'transactionId' is a required property"),
     (_start_with_one_id, ["tc_003_csms", "tc_004_1_csms"], "TC_004_1_CSMS",
      "FAIL   9  station sends StartTransaction: the CSMS's answer: the CSMS's StartTransaction answer: transactionId: expected a value not used before in this run, received 7 again"),
+    (_authorize_error, ["tc_023_2_csms"], "TC_023_2_CSMS",
+     "FAIL   7  station sends Authorize: the CSMS's answer: expected a CALLRESULT to Authorize, received CALLERROR InternalError: injected by test CSMS"),
     (_malformed_change, ["tc_021_csms"], "TC_021_CSMS",
      "FAIL   4  the CSMS sends ChangeConfiguration: the CSMS's ChangeConfiguration breaks the OCPP 1.6 schema: value: 17 is not of type 'string'"),
 ]

@@ -218,7 +218,7 @@ class _ScenarioRun:
             raise StepFailed(f"the CSMS did not answer {step.name} within {self._timeout(step):g} s")
         if exchange.answered_with_error:
             error = answer.payload
-            raise StepFailed(f"expected a {step.name} answer, received CALLERROR {error['errorCode']}: {error['errorDescription']}")
+            raise StepFailed(f"expected a CALLRESULT to {step.name}, received CALLERROR {error['errorCode']}: {error['errorDescription']}")
         broken = schema_problem(3, step.name, answer.payload)
         if broken:
             raise StepFailed(f"the CSMS's {step.name} answer breaks the OCPP 1.6 schema: {broken}")
