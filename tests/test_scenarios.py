@@ -81,6 +81,10 @@ def _boot_without_time(csms: Csms, operator: Operator) -> None:
     csms.answers["BootNotification"] = lambda request: {"status": "Accepted", "interval": 0}
 
 
+def _boot_interval_zero(csms: Csms, operator: Operator) -> None:
+    csms.boot_interval = 0
+
+
 def _forgets_remote_start(csms: Csms, operator: Operator) -> None:
     operator.skip.add("RemoteStartTransaction")
 
@@ -107,6 +111,8 @@ MISBEHAVIOURS: list[tuple[Callable[[Csms, Operator], None], list[str], str, str]
      "FAIL   7  station sends Authorize: the CSMS's answer: the CSMS's Authorize answer: idTagInfo.status: expected 'Invalid', received 'Accepted'"),
     (_boot_without_time, ["tc_001_csms"], "TC_001_CSMS",
      "FAIL   1  station sends BootNotification: the CSMS's answer: the CSMS's BootNotification answer breaks the OCPP 1.6 schema: the payload: 'currentTime' is a required property"),
+    (_boot_interval_zero, ["tc_003_csms"], "TC_003_CSMS",
+     "FAIL   1  station sends BootNotification: the CSMS's answer: the CSMS's BootNotification answer: interval: expected a number above 0, received 0"),
     (_forgets_remote_start, ["tc_010_csms"], "TC_010_CSMS",
      "FAIL   7  the CSMS sends RemoteStartTransaction: no RemoteStartTransaction from the CSMS within 1.5 s; it sent no CALL since the last action"),
     (_start_without_id, ["tc_003_csms"], "TC_003_CSMS",
