@@ -14,7 +14,6 @@ from tests.csms import CALL, Csms
 
 # The operator tasks a person does in the CSMS's UI, as this CSMS's knobs.
 TASKS: dict[str, Callable[[Csms], None]] = {
-    "none": lambda csms: None,
     "boot-pending": lambda csms: _boot(csms, "Pending", 1),
     "boot-rejected": lambda csms: _boot(csms, "Rejected", 1),
     "boot-accepted": lambda csms: _boot(csms, "Accepted", 60),
