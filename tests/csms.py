@@ -108,6 +108,10 @@ class _CentralSystem(ChargePoint):
         if frame.message_type == CALL:
             if frame.action in self._csms.ignore:
                 return
+            if frame.action in self._csms.answers:
+                answer = self._csms.answers[frame.action](frame.payload)
+                await self._send(json.dumps([CALLRESULT, frame.unique_id, answer]))
+                return
             if frame.action in self._csms.errors:
                 error = [CALLERROR, frame.unique_id, self._csms.errors[frame.action], "injected by test CSMS", {}]
                 await self._send(json.dumps(error))
@@ -219,6 +223,8 @@ class Csms:
         self.reject_auth = reject_auth  # answer every upgrade with 401
         self.errors: dict[str, str] = errors or {}  # action -> CALLERROR code to answer with
         self.ignore: set[str] = ignore or set()  # actions recorded but never answered
+        # action -> the answer's payload from the request's, sent as it is (no schema check)
+        self.answers: dict[str, Callable[[Any], Payload]] = {}
 
         self.frames: list[Frame] = []
         self.connections = 0  # accepted WebSocket connections

@@ -26,6 +26,7 @@ from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
 from chargepoint.infra.database import DatabaseGone, SchemaTooNew
 from chargepoint.infra.lock import DataDirBusy, DataDirLock
+from chargepoint.scenarios import command as scenario_command
 
 if TYPE_CHECKING:
     from chargepoint.app.station import Station
@@ -110,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("--clear", action="store_true", help="clear the faults raised by hand on connector N")
     fault.add_argument("--info", help="free text sent in StatusNotification.info")
     signed_values.add_commands(commands, common)
+    scenario_command.add_parser(commands, common)
     return parser
 
 
@@ -174,6 +176,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return _config(settings, args)
     if args.command in signed_values.COMMANDS:
         return signed_values.run_command(settings, args)
+    if args.command == "scenario":
+        return scenario_command.main(args, settings)
     return _bench(settings, args)
 
 

@@ -135,7 +135,8 @@ class Station:
             self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
             self.emergency_button,
         )
-        self.control = ControlServer(settings.control_socket, bench.handlers() | self.vendor.handlers)
+        self.bench = bench.handlers() | self.vendor.handlers  # the control socket's, also a scenario run's
+        self.control = ControlServer(settings.control_socket, self.bench)
 
     def _profile_features(self, scrubber: SecretScrubber) -> None:
         """Smart Charging, Firmware Management and Reservation: the features with parts of their own."""

@@ -61,8 +61,9 @@ class FrameLog:
         return open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8", buffering=1)
 
     def listen(self, listener: FrameListener) -> Callable[[], None]:
-        """Each line as it is recorded, secrets already scrubbed (the bench's web page shows
-        them live); returns the call that stops it."""
+        """Each line as it is recorded, secrets already scrubbed, with or without a file: the
+        bench's web page shows them live, and a scenario run watches the exchange through it
+        rather than a second client on the link. Returns the call that stops it."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
