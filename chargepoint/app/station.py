@@ -54,7 +54,10 @@ from chargepoint.metering.watch import MeterWatch
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
+from chargepoint.security.bench import SecurityBench
 from chargepoint.security.certificates import CertificateStore
+from chargepoint.security.events import SecurityEvent
+from chargepoint.security.log import SecurityLog
 from chargepoint.security.notifications import SecurityEvents
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
@@ -92,7 +95,10 @@ class Station:
         security = SecurityProfiles(self.config, link, self._state)
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
-        self.security_events = SecurityEvents(self.link, self.clock)
+        self.security_events = SecurityEvents(
+            self.db, self.link, self.clock, SecurityLog(settings.data_dir / "security.log"), scrubber.scrub
+        )
+        security.report_to(self.security_events)
         self.certificates = CertificateStore(settings.certificate_dir)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
         self.link.on_registered(self.reporter.registered)
@@ -133,7 +139,9 @@ class Station:
             self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
             self.emergency_button,
         )
-        self.control = ControlServer(settings.control_socket, bench.handlers() | self.vendor.handlers)
+        self.control = ControlServer(
+            settings.control_socket, bench.handlers() | self.vendor.handlers | SecurityBench(self.security_events).handlers()
+        )
 
     def _profile_features(self, scrubber: SecretScrubber) -> None:
         """Smart Charging, Firmware Management and Reservation: the features with parts of their own."""
@@ -220,6 +228,7 @@ class Station:
 
     def _request_restart(self, kind: ResetType) -> None:
         if self.restart is not None and not self.restart.done():
+            self.security_events.raise_event(SecurityEvent.reset_or_reboot, f"{kind.value} reset")
             self.restart.set_result(kind)
 
     async def run(self) -> ResetType | None:
@@ -230,6 +239,9 @@ class Station:
             await self.station_wide.start()
             if recover(self.resets, self.transactions, self.connectors, self.config, self._reboots) is not None:
                 return ResetType.hard  # a Hard reset a crash cut short still reboots the board
+            self.security_events.raise_event(
+                SecurityEvent.startup_of_the_device, f"{self.settings.station_model.name} firmware {self.firmware_version}"
+            )
             await self.control.start()
             log.info(
                 "station %s (%s %s, connectors: %d) starting; CSMS %s",
@@ -245,7 +257,7 @@ class Station:
                 loop.create_task(w)
                 for w in (
                     self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run(),
-                    self.reservations.run(), self.db.watch(),
+                    self.reservations.run(), self.db.watch(), self.security_events.run(),
                 )
             ]
             workers += [loop.create_task(worker()) for worker in self.vendor.workers]
@@ -260,6 +272,7 @@ class Station:
             await asyncio.gather(*workers, return_exceptions=True)
             await self.control.close()
             self.frame_log.close()
+            self.security_events.log.close()
             with contextlib.suppress(Exception):
                 self.db.close()
 

@@ -22,6 +22,7 @@ from websockets.exceptions import InvalidStatus
 
 from chargepoint.infra.state import StateTable
 from chargepoint.link.config import LinkConfig
+from chargepoint.security.events import SecurityEvent, SecurityEventSink
 from configkeys import SECURITY_KEYS, Configuration, Invalid, normalise
 
 log = logging.getLogger(__name__)
@@ -92,12 +93,22 @@ class SecurityProfiles:
         self._in_use = config.integer(PROFILE_KEY)
         self._failures = 0
         self._renew_link: Callable[[str], None] = lambda _: None
+        self._events: SecurityEventSink | None = None
+
+    def report_to(self, events: SecurityEventSink) -> None:
+        """Where changed security parameters and refused connects are reported (whitepaper §8)."""
+        self._events = events
+
+    def _raise(self, kind: SecurityEvent, tech_info: str) -> None:
+        if self._events is not None:
+            self._events.raise_event(kind, tech_info)
 
     def watch(self, renew_link: Callable[[str], None]) -> None:
         """Both changes take effect on a new connection (A01 step 3, A05.FR.06)."""
         self._renew_link = renew_link
 
         def raised(value: str) -> None:
+            self._raise(SecurityEvent.reconfiguration_of_security_parameters, f"SecurityProfile {self._in_use} -> {value}")
             if int(value) > self._in_use:
                 self._state.set(FALLBACK_STATE, str(self._in_use))
                 self._failures = 0
@@ -105,6 +116,7 @@ class SecurityProfiles:
             renew_link(f"SecurityProfile {value}")
 
         def new_key(_: str) -> None:
+            self._raise(SecurityEvent.reconfiguration_of_security_parameters, "AuthorizationKey changed")  # A01.FR.11-12
             if self._in_use <= 2:
                 renew_link("new AuthorizationKey")
 

@@ -1,26 +1,109 @@
-"""Security events as the CSMS hears of them (whitepaper A04): critical ones are sent in a
-SecurityEventNotification; every one is logged for the technician."""
+"""Security events as the CSMS hears of them (whitepaper A04): every one goes into the security
+log; a critical one is also queued in the database and sent in a SecurityEventNotification.
+
+"Security events that are critical should be pushed" (§8), and A04.FR.02 wants them "queued with
+a guaranteed delivery": like transaction messages they are written to SQLite before anything else
+happens, so an offline period or a power cut loses none, and they leave one at a time, in the
+order raised, each with the timestamp of the moment it happened. Non-critical events stay in the
+security log, where GetLog SecurityLog fetches them; pushing them too would flood a CSMS with
+InvalidMessages from the peer that caused them.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ocpp.v16 import call
 
 from chargepoint.infra.clock import Clock
-from chargepoint.link.outbox import Outbox, post
+from chargepoint.infra.database import Database
+from chargepoint.link.outbox import CallFailed, Delivery, NotAccepted, Outbox
 from chargepoint.security.events import CRITICAL, SecurityEvent
+from chargepoint.security.log import SecurityLog
 
 log = logging.getLogger(__name__)
 
+TECH_INFO_LENGTH = 255  # SecurityEventNotification.req techInfo is string[0..255]
+RETRY_INTERVAL = 10.0  # seconds × attempts after the CSMS refused a notification
+
+
+@dataclass(frozen=True)
+class _Queued:
+    seq: int
+    type: str
+    timestamp: str
+    tech_info: str | None
+    attempts: int
+
 
 class SecurityEvents:
-    def __init__(self, outbox: Outbox, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, outbox: Outbox, clock: Clock, security_log: SecurityLog, scrub: Callable[[str], str] = str
+    ) -> None:
+        self._db = db
         self._outbox = outbox
         self._clock = clock
+        self.log = security_log
+        self._scrub = scrub
+        self._wake = asyncio.Event()
 
     def raise_event(self, kind: SecurityEvent, tech_info: str | None = None) -> None:
-        log.warning("security event %s%s", kind.value, f": {tech_info}" if tech_info else "")
+        info = self._scrub(tech_info)[:TECH_INFO_LENGTH] if tech_info else None
+        timestamp = self._clock.timestamp()
+        log.warning("security event %s%s", kind.value, f": {info}" if info else "")
+        self.log.append(timestamp, kind.value, info)
         if kind in CRITICAL:
-            payload = call.SecurityEventNotification(type=kind.value, timestamp=self._clock.timestamp(), tech_info=tech_info and tech_info[:255])
-            post(self._outbox, payload, f"SecurityEventNotification {kind.value}")
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO security_event (type, timestamp, tech_info) VALUES (?, ?, ?)", (kind.value, timestamp, info)
+                )
+            self._wake.set()
+
+    def __len__(self) -> int:
+        """Critical events not yet confirmed by the CSMS."""
+        return int(self._db.query("SELECT COUNT(*) FROM security_event")[0][0])
+
+    async def run(self) -> None:
+        while True:
+            await self._outbox.wait_accepted()
+            head = self._head()
+            if head is None:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            await self._deliver(head)
+
+    def _head(self) -> _Queued | None:
+        rows = self._db.query("SELECT seq, type, timestamp, tech_info, attempts FROM security_event ORDER BY seq LIMIT 1")
+        return _Queued(*rows[0]) if rows else None
+
+    async def _deliver(self, event: _Queued) -> None:
+        payload = call.SecurityEventNotification(type=event.type, timestamp=event.timestamp, tech_info=event.tech_info)
+        try:
+            await self._outbox.request(payload)
+        except NotAccepted:
+            return  # sent again once the link is back, at no cost in attempts
+        except CallFailed as exc:
+            if self._refused(event, str(exc)):
+                await asyncio.sleep(RETRY_INTERVAL * (event.attempts + 1))
+            return
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM security_event WHERE seq = ?", (event.seq,))
+
+    def _refused(self, event: _Queued, reason: str) -> bool:
+        """Count a refusal; True while the event is kept for another attempt."""
+        attempts = event.attempts + 1
+        keep = attempts < Delivery.GIVE_UP_AFTER
+        with self._db.transaction() as conn:
+            if keep:
+                conn.execute("UPDATE security_event SET attempts = ? WHERE seq = ?", (attempts, event.seq))
+            else:
+                conn.execute("DELETE FROM security_event WHERE seq = ?", (event.seq,))
+        if keep:
+            log.warning("SecurityEventNotification %s refused (attempt %d): %s", event.type, attempts, reason)
+        else:
+            log.error("SecurityEventNotification %s given up after %d refusals: %s", event.type, attempts, reason)
+        return keep
