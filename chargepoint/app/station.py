@@ -17,7 +17,7 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigg
 
 from chargepoint.app.configuration import link_config, open_configuration
 from chargepoint.app.features import FEATURES, Feature
-from chargepoint.app.file_jobs import diagnostics, firmware_updates
+from chargepoint.app.file_jobs import diagnostics, firmware_updates, transfer_options
 from chargepoint.app.hardware import meter_for, simulated_emergency_stop, simulated_evse
 from chargepoint.app.settings import Settings
 from chargepoint.app.vendor_parts import vehicle_ids, vendor_parts
@@ -57,6 +57,7 @@ from chargepoint.reservation.store import ReservationStore
 from chargepoint.security.bench import SecurityBench
 from chargepoint.security.certificates import CertificateStore
 from chargepoint.security.events import SecurityEvent
+from chargepoint.security.get_log import LogUploads
 from chargepoint.security.log import SecurityLog
 from chargepoint.security.notifications import SecurityEvents
 from chargepoint.smart_charging.enforcement import LimitEnforcer
@@ -156,6 +157,10 @@ class Station:
             lambda: self._request_restart(ResetType.hard),
         )
         self.diagnostics = diagnostics(settings, parts, self.transactions, self.frame_log, scrubber.scrub)
+        self.log_uploads = LogUploads(
+            self.security_events.log, self.diagnostics, self.link, transfer_options(settings, settings.firmware_max_bytes),
+            self.clock, settings.data_dir / "log-upload",
+        )
         self.reservations = Reservations(ReservationStore(self.db), self.station_status, self.connectors, self.config, self.clock)
 
     def _connectors(self, sampler: TransactionSampler, availability: dict[int, str]) -> Connectors:
@@ -193,6 +198,7 @@ class Station:
             self.firmware,
             self.diagnostics,
             self.reservations,
+            self.log_uploads,
         ]
         unlisted = sorted({type(f).__name__ for f in features} - {f.__name__ for f in FEATURES})
         if unlisted:
