@@ -60,6 +60,7 @@ from chargepoint.security.events import SecurityEvent
 from chargepoint.security.get_log import LogUploads
 from chargepoint.security.log import SecurityLog
 from chargepoint.security.notifications import SecurityEvents
+from chargepoint.security.system import DiskWatch, watch_clock
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
 from chargepoint.smart_charging.schedule import Limits
@@ -100,6 +101,9 @@ class Station:
             self.db, self.link, self.clock, SecurityLog(settings.data_dir / "security.log"), scrubber.scrub
         )
         security.report_to(self.security_events)
+        self.link.report_to(self.security_events)
+        watch_clock(self.clock, self.security_events)
+        self._disk = DiskWatch(settings.data_dir, self.security_events)
         self.certificates = CertificateStore(settings.certificate_dir)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
         self.link.on_registered(self.reporter.registered)
@@ -264,6 +268,7 @@ class Station:
                 for w in (
                     self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run(),
                     self.reservations.run(), self.db.watch(), self.security_events.run(),
+                    self._disk.run(),
                 )
             ]
             workers += [loop.create_task(worker()) for worker in self.vendor.workers]

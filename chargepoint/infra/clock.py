@@ -6,12 +6,18 @@ right, so the offset from Boot/Heartbeat answers is applied to every timestamp w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 
 class Clock:
     def __init__(self) -> None:
         self._offset = timedelta()
+        self._listeners: list[Callable[[timedelta], None]] = []
+
+    def on_set(self, listener: Callable[[timedelta], None]) -> None:
+        """listener(change) each time the CSMS's time is adopted: how far the clock moved."""
+        self._listeners.append(listener)
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self._offset
@@ -39,4 +45,7 @@ class Clock:
             return
         if csms_now.tzinfo is None:
             csms_now = csms_now.replace(tzinfo=timezone.utc)
-        self._offset = csms_now - datetime.now(timezone.utc)
+        offset = csms_now - datetime.now(timezone.utc)
+        change, self._offset = offset - self._offset, offset
+        for listener in self._listeners:
+            listener(change)

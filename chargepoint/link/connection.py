@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,11 +30,13 @@ from websockets.typing import Subprotocol
 
 from chargepoint.infra.clock import Clock
 from chargepoint.link.config import LinkConfig
+from chargepoint.infra.repeats import RepeatingFailure
 from chargepoint.link.endpoint import Lenience, Routes, StationEndpoint, strict
 from chargepoint.link.errors import describe
 from chargepoint.link.framelog import FrameLog
 from chargepoint.link.outbox import CallFailed, NotAccepted
 from chargepoint.link.security import InsecureLink, LinkSecurity
+from chargepoint.security.events import SecurityEvent, SecurityEventSink
 from configkeys import Configuration
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,8 @@ class Connection:
         self._exchange = asyncio.Lock()  # held while one queued CALL awaits its answer
         self._presented: LinkSecurity | None = None  # what the latest connect attempt presented
         self._closing: str | None = None  # why the station itself is closing the live link
+        self._events: SecurityEventSink | None = None
+        self._invalid_messages = RepeatingFailure()  # a peer sending garbage is told of once in a while
         config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
         config.subscribe("WebSocketPingInterval", lambda _: self._restart_ping())
         config.subscribe("MessageTimeout", self._new_timeout)
@@ -120,6 +125,16 @@ class Connection:
     def serve(self, routes: Routes, lenience: Lenience = strict) -> None:
         """The CSMS actions the station answers: the merged route maps of its features."""
         self._routes, self._lenience = routes, lenience
+
+    def report_to(self, events: SecurityEventSink) -> None:
+        """Where invalid and replayed CALLs are reported (whitepaper §8)."""
+        self._events = events
+
+    def _report(self, kind: SecurityEvent, tech_info: str) -> None:
+        if kind is SecurityEvent.invalid_messages:
+            tech_info = self._invalid_messages.failed(time.monotonic(), tech_info) or ""
+        if self._events is not None and tech_info:
+            self._events.raise_event(kind, tech_info)
 
     def on_registered(self, listener: Callable[[bool], None]) -> None:
         """listener(first_time) each time the station is Accepted on a new connection."""
@@ -227,7 +242,7 @@ class Connection:
             log.info("connected to %s", self.url)
             endpoint = StationEndpoint(
                 self._link.identity, connection, self._timeout, self._frame_log, self._answering, self._routes,
-                self._lenience,
+                self._lenience, self._report,
             )
             reader = asyncio.create_task(endpoint.start())
             sender: asyncio.Task[None] | None = None

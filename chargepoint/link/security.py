@@ -31,6 +31,10 @@ PROFILE_KEY = "SecurityProfile"
 KEY = "AuthorizationKey"
 FALLBACK_STATE = "security_profile_fallback"
 TRIAL_ATTEMPTS = 3  # failed connects with a raised profile before falling back
+HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH: a good certificate, but another server's
+# What OpenSSL names a handshake that failed on the TLS version or on the cipher suites offered.
+_OLD_TLS = frozenset({"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "WRONG_SSL_VERSION"})
+_NO_CIPHER = frozenset({"SSLV3_ALERT_HANDSHAKE_FAILURE", "NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE"})
 
 
 class InsecureLink(Exception):
@@ -157,6 +161,9 @@ class SecurityProfiles:
         """A connect failed. Under a raised profile, the third failure in a row that the profile
         can cause (TLS, refused credentials, missing files) goes back to the old profile; a
         CSMS that is down or unreachable says nothing about the profile and counts for nothing."""
+        event = connect_failure_event(exc)
+        if event is not None:
+            self._raise(*event)
         fallback = self._state.get(FALLBACK_STATE)
         if fallback is None or (used is not None and used.profile != self._in_use) or not _profile_related(exc):
             return
@@ -195,3 +202,25 @@ def _profile_related(exc: BaseException) -> bool:
     if isinstance(exc, InvalidStatus):
         return exc.response.status_code in (401, 403)
     return isinstance(exc, (InsecureLink, ssl.SSLError, ssl.CertificateError, FileNotFoundError, PermissionError))
+
+
+def connect_failure_event(exc: BaseException) -> tuple[SecurityEvent, str] | None:
+    """The security event (whitepaper §8, A00.FR.309/315/322) a failed connect stands for, with
+    what ssl or the CSMS said; None for a failure that says nothing about security (no route)."""
+    if isinstance(exc, InvalidStatus):
+        code = exc.response.status_code
+        if code in (401, 403):
+            return SecurityEvent.failed_to_authenticate_at_central_system, f"the CSMS answered HTTP {code} to the connect"
+        return None
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        kind = (
+            SecurityEvent.central_system_failed_to_authenticate
+            if exc.verify_code == HOSTNAME_MISMATCH
+            else SecurityEvent.invalid_central_system_certificate
+        )
+        return kind, f"TLS: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError) and exc.reason in _OLD_TLS:
+        return SecurityEvent.invalid_tls_version, f"TLS: the CSMS offers no version this station accepts ({exc.reason})"
+    if isinstance(exc, ssl.SSLError) and exc.reason in _NO_CIPHER:
+        return SecurityEvent.invalid_tls_cipher_suite, f"TLS: no cipher suite both sides accept ({exc.reason})"
+    return None
