@@ -106,6 +106,7 @@ class Station:
         self._disk = DiskWatch(settings.data_dir, self.security_events)
         self.certificates = CertificateStore(settings.certificate_dir)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
+        self.link.on_registered(self.security_events.registered)  # first: before the StatusNotifications
         self.link.on_registered(self.reporter.registered)
         self._availability = AvailabilityTable(self.db)
         stored = self._availability.load()

@@ -4,7 +4,9 @@ log; a critical one is also queued in the database and sent in a SecurityEventNo
 "Security events that are critical should be pushed" (§8), and A04.FR.02 wants them "queued with
 a guaranteed delivery": like transaction messages they are written to SQLite before anything else
 happens, so an offline period or a power cut loses none, and they leave one at a time, in the
-order raised, each with the timestamp of the moment it happened. Non-critical events stay in the
+order raised, each with the timestamp of the moment it happened. Stored events are handed to the
+link the moment the station is Accepted, before the StatusNotifications of the new connection,
+so a CSMS learns of a tamper or a reboot before anything else. Non-critical events stay in the
 security log, where GetLog SecurityLog fetches them; pushing them too would flood a CSMS with
 InvalidMessages from the peer that caused them.
 """
@@ -15,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ocpp.v16 import call
 
@@ -49,6 +52,7 @@ class SecurityEvents:
         self.log = security_log
         self._scrub = scrub
         self._wake = asyncio.Event()
+        self._handed: list[tuple[_Queued, asyncio.Future[Any]]] = []  # in the link's queue, oldest first
 
     def raise_event(self, kind: SecurityEvent, tech_info: str | None = None) -> None:
         info = self._scrub(tech_info)[:TECH_INFO_LENGTH] if tech_info else None
@@ -60,7 +64,21 @@ class SecurityEvents:
                 conn.execute(
                     "INSERT INTO security_event (type, timestamp, tech_info) VALUES (?, ?, ?)", (kind.value, timestamp, info)
                 )
-            self._wake.set()
+            self.registered(False)
+
+    def registered(self, _first_time: bool = False) -> None:
+        """Hand the link every stored event it does not hold yet (a link listener: see above)."""
+        self._handed = [(event, answer) for event, answer in self._handed if not _lost(answer)]
+        held = {event.seq for event, _ in self._handed}
+        for event in self._stored():
+            if event.seq in held:
+                continue
+            payload = call.SecurityEventNotification(type=event.type, timestamp=event.timestamp, tech_info=event.tech_info)
+            try:
+                self._handed.append((event, self._outbox.enqueue(payload)))
+            except NotAccepted:
+                break  # offline: they wait in the database
+        self._wake.set()
 
     def __len__(self) -> int:
         """Critical events not yet confirmed by the CSMS."""
@@ -69,29 +87,29 @@ class SecurityEvents:
     async def run(self) -> None:
         while True:
             await self._outbox.wait_accepted()
-            head = self._head()
-            if head is None:
+            if not self._handed:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            await self._deliver(head)
+            event, answer = self._handed[0]
+            try:
+                await answer
+            except NotAccepted:  # the link went down: these go again on the next one
+                self._handed = [(event, answer) for event, answer in self._handed if not _lost(answer)]
+                continue
+            except CallFailed as exc:
+                self._handed.pop(0)
+                if self._refused(event, str(exc)):
+                    await asyncio.sleep(RETRY_INTERVAL * (event.attempts + 1))
+                    self.registered()
+                continue
+            self._handed.pop(0)
+            with self._db.transaction() as conn:
+                conn.execute("DELETE FROM security_event WHERE seq = ?", (event.seq,))
 
-    def _head(self) -> _Queued | None:
-        rows = self._db.query("SELECT seq, type, timestamp, tech_info, attempts FROM security_event ORDER BY seq LIMIT 1")
-        return _Queued(*rows[0]) if rows else None
-
-    async def _deliver(self, event: _Queued) -> None:
-        payload = call.SecurityEventNotification(type=event.type, timestamp=event.timestamp, tech_info=event.tech_info)
-        try:
-            await self._outbox.request(payload)
-        except NotAccepted:
-            return  # sent again once the link is back, at no cost in attempts
-        except CallFailed as exc:
-            if self._refused(event, str(exc)):
-                await asyncio.sleep(RETRY_INTERVAL * (event.attempts + 1))
-            return
-        with self._db.transaction() as conn:
-            conn.execute("DELETE FROM security_event WHERE seq = ?", (event.seq,))
+    def _stored(self) -> list[_Queued]:
+        rows = self._db.query("SELECT seq, type, timestamp, tech_info, attempts FROM security_event ORDER BY seq")
+        return [_Queued(*row) for row in rows]
 
     def _refused(self, event: _Queued, reason: str) -> bool:
         """Count a refusal; True while the event is kept for another attempt."""
@@ -107,3 +125,8 @@ class SecurityEvents:
         else:
             log.error("SecurityEventNotification %s given up after %d refusals: %s", event.type, attempts, reason)
         return keep
+
+
+def _lost(answer: asyncio.Future[Any]) -> bool:
+    """The link went down before the CSMS answered: the event must be handed again."""
+    return answer.cancelled() or (answer.done() and isinstance(answer.exception(), NotAccepted))
