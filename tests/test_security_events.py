@@ -56,8 +56,8 @@ async def test_a04_fr_02_critical_events_wait_out_an_offline_period_and_a_sigkil
     assert "SecurityLogWasCleared" in await cli_ok(daemon, "security-log", "--clear")
     offline_until = datetime.now(UTC)
     daemon.kill()  # a power cut before the CSMS heard of either
-    daemon.start()
     async with Csms(port=port) as second:
+        daemon.start()
         await second.wait_for(
             "SecurityEventNotification",
             lambda p: p["type"] == "StartupOfTheDevice" and _moment(p["timestamp"]) > offline_until,

@@ -59,7 +59,7 @@ from chargepoint.security.certificates import CertificateStore
 from chargepoint.security.events import SecurityEvent
 from chargepoint.security.get_log import LogUploads
 from chargepoint.security.log import SecurityLog
-from chargepoint.security.notifications import SecurityEvents
+from chargepoint.security.notifications import SecurityEvents, link_report
 from chargepoint.security.system import DiskWatch, watch_clock
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
@@ -101,7 +101,7 @@ class Station:
             self.db, self.link, self.clock, SecurityLog(settings.data_dir / "security.log"), scrubber.scrub
         )
         security.report_to(self.security_events)
-        self.link.report_to(self.security_events)
+        self.link.report_to(link_report(self.security_events))
         watch_clock(self.clock, self.security_events)
         self._disk = DiskWatch(settings.data_dir, self.security_events)
         self.certificates = CertificateStore(settings.certificate_dir)

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,13 +29,11 @@ from websockets.typing import Subprotocol
 
 from chargepoint.infra.clock import Clock
 from chargepoint.link.config import LinkConfig
-from chargepoint.infra.repeats import RepeatingFailure
-from chargepoint.link.endpoint import Lenience, Routes, StationEndpoint, strict
+from chargepoint.link.endpoint import Lenience, Routes, SecurityReport, StationEndpoint, strict, unreported
 from chargepoint.link.errors import describe
 from chargepoint.link.framelog import FrameLog
 from chargepoint.link.outbox import CallFailed, NotAccepted
 from chargepoint.link.security import InsecureLink, LinkSecurity
-from chargepoint.security.events import SecurityEvent, SecurityEventSink
 from configkeys import Configuration
 
 log = logging.getLogger(__name__)
@@ -107,8 +104,7 @@ class Connection:
         self._exchange = asyncio.Lock()  # held while one queued CALL awaits its answer
         self._presented: LinkSecurity | None = None  # what the latest connect attempt presented
         self._closing: str | None = None  # why the station itself is closing the live link
-        self._events: SecurityEventSink | None = None
-        self._invalid_messages = RepeatingFailure()  # a peer sending garbage is told of once in a while
+        self._report: SecurityReport = unreported
         config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
         config.subscribe("WebSocketPingInterval", lambda _: self._restart_ping())
         config.subscribe("MessageTimeout", self._new_timeout)
@@ -126,15 +122,9 @@ class Connection:
         """The CSMS actions the station answers: the merged route maps of its features."""
         self._routes, self._lenience = routes, lenience
 
-    def report_to(self, events: SecurityEventSink) -> None:
+    def report_to(self, report: SecurityReport) -> None:
         """Where invalid and replayed CALLs are reported (whitepaper §8)."""
-        self._events = events
-
-    def _report(self, kind: SecurityEvent, tech_info: str) -> None:
-        if kind is SecurityEvent.invalid_messages:
-            tech_info = self._invalid_messages.failed(time.monotonic(), tech_info) or ""
-        if self._events is not None and tech_info:
-            self._events.raise_event(kind, tech_info)
+        self._report = report
 
     def on_registered(self, listener: Callable[[bool], None]) -> None:
         """listener(first_time) each time the station is Accepted on a new connection."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +24,9 @@ from ocpp.v16 import call
 
 from chargepoint.infra.clock import Clock
 from chargepoint.infra.database import Database
+from chargepoint.infra.repeats import RepeatingFailure
 from chargepoint.link.outbox import CallFailed, Delivery, NotAccepted, Outbox
-from chargepoint.security.events import CRITICAL, SecurityEvent
+from chargepoint.security.events import CRITICAL, SecurityEvent, SecurityEventSink
 from chargepoint.security.log import SecurityLog
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,10 @@ class SecurityEvents:
         info = self._scrub(tech_info)[:TECH_INFO_LENGTH] if tech_info else None
         timestamp = self._clock.timestamp()
         log.warning("security event %s%s", kind.value, f": {info}" if info else "")
-        self.log.append(timestamp, kind.value, info)
+        try:
+            self.log.append(timestamp, kind.value, info)
+        except OSError as exc:  # a full disk (MemoryExhaustion itself) must not take the station down
+            log.error("security log not written: %s", exc.strerror or exc)
         if kind in CRITICAL:
             with self._db.transaction() as conn:
                 conn.execute(
@@ -125,6 +130,22 @@ class SecurityEvents:
         else:
             log.error("SecurityEventNotification %s given up after %d refusals: %s", event.type, attempts, reason)
         return keep
+
+
+def link_report(events: SecurityEventSink) -> Callable[[SecurityEvent, str], None]:
+    """What the link reports refused CALLs to: InvalidMessages told once when they start and then
+    at growing gaps (infra.repeats), since a peer sending garbage sends it all day."""
+    invalid = RepeatingFailure()
+
+    def report(kind: SecurityEvent, tech_info: str) -> None:
+        if kind is SecurityEvent.invalid_messages:
+            told = invalid.failed(time.monotonic(), tech_info)
+            if told is not None:
+                events.raise_event(kind, told)
+        else:
+            events.raise_event(kind, tech_info)
+
+    return report
 
 
 def _lost(answer: asyncio.Future[Any]) -> bool:
