@@ -12,6 +12,7 @@ import pytest
 
 from chargepoint.app.settings import Settings
 from chargepoint.app.station import Station
+from chargepoint.link.replay import Seen, SeenCalls
 from chargepoint.security.log import SecurityLog
 from chargepoint.security.system import DiskWatch, clock_step, disk_low
 from tests.csms import Csms
@@ -70,3 +71,14 @@ def test_the_security_log_rolls_at_its_cap_and_clearing_empties_every_file(tmp_p
     log.clear()
     assert list(log.entries()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["security.log"]
     log.close()
+
+
+def test_ocpp_j_4_1_4_a_reused_message_id_is_a_resend_only_with_the_same_content() -> None:
+    seen = SeenCalls(remembered=2)
+    assert seen.check("a", "Reset", {"type": "Soft"}) is Seen.NEW
+    assert seen.check("a", "Reset", {"type": "Soft"}) is Seen.RESENT
+    assert seen.check("a", "Reset", {"type": "Hard"}) is Seen.REPLAYED
+    assert seen.check("a", "ClearCache", {}) is Seen.REPLAYED
+    seen.check("b", "ClearCache", {})
+    seen.check("c", "ClearCache", {})  # the board's memory is bounded: "a" is forgotten
+    assert seen.check("a", "Reset", {"type": "Hard"}) is Seen.NEW
