@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     meter_sim.add_argument("--register", type=Path, metavar="FILE", help="keeps the energy register across restarts")
     estop = commands.add_parser("estop", parents=[common], help="bench: press the emergency stop button (it latches)")
     estop.add_argument("--release", action="store_true", help="release it")
+    commands.add_parser("tamper", parents=[common], help="bench: trigger the enclosure's tamper switch")
+    security_log = commands.add_parser("security-log", parents=[common], help="the security log's entries, oldest first")
+    security_log.add_argument("--clear", action="store_true", help="empty it (raises SecurityLogWasCleared)")
     lock = commands.add_parser("lock", parents=[common], help="bench: jam or free the socket lock of connector N")
     lock.add_argument("connector", type=int, metavar="N", help=cli_help.CONNECTOR)
     lock.add_argument("state", choices=("jam", "free"))
@@ -357,7 +360,9 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         request.update(code=args.code, connector=args.connector)
     elif args.command == "hmi":
         request.update(setting=args.setting, value=args.value)
-    elif args.command not in ("status", "estop"):
+    elif args.command == "security-log":
+        request["clear"] = args.clear
+    elif args.command not in ("status", "estop", "tamper"):
         request["connector"] = args.connector
     if args.command == "plug":
         request["evccid"] = args.evccid

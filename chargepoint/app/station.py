@@ -17,7 +17,7 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigg
 
 from chargepoint.app.configuration import link_config, open_configuration
 from chargepoint.app.features import FEATURES, Feature
-from chargepoint.app.file_jobs import diagnostics, firmware_updates
+from chargepoint.app.file_jobs import diagnostics, firmware_updates, transfer_options
 from chargepoint.app.hardware import meter_for, reading_figures, simulated_emergency_stop, simulated_evse
 from chargepoint.app.settings import Settings
 from chargepoint.app.signed_values import meter_signer
@@ -55,8 +55,13 @@ from chargepoint.metering.watch import MeterWatch
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
+from chargepoint.security.bench import SecurityBench
 from chargepoint.security.certificates import CertificateStore
-from chargepoint.security.notifications import SecurityEvents
+from chargepoint.security.events import SecurityEvent
+from chargepoint.security.get_log import LogUploads
+from chargepoint.security.log import SecurityLog
+from chargepoint.security.notifications import SecurityEvents, link_report
+from chargepoint.security.system import DiskWatch, watch_clock
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
 from chargepoint.smart_charging.schedule import Limits
@@ -92,9 +97,16 @@ class Station:
         security = SecurityProfiles(self.config, link, self._state)
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
-        self.security_events = SecurityEvents(self.link, self.clock)
+        self.security_events = SecurityEvents(
+            self.db, self.link, self.clock, SecurityLog(settings.data_dir / "security.log"), scrubber.scrub
+        )
+        security.report_to(self.security_events)
+        self.link.report_to(link_report(self.security_events))
+        watch_clock(self.clock, self.security_events)
+        self._disk = DiskWatch(settings.data_dir, self.security_events)
         self.certificates = CertificateStore(settings.certificate_dir)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
+        self.link.on_registered(self.security_events.registered)  # first: before the StatusNotifications
         self.link.on_registered(self.reporter.registered)
         self._availability = AvailabilityTable(self.db)
         stored = self._availability.load()
@@ -135,7 +147,8 @@ class Station:
             self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
             self.emergency_button,
         )
-        self.bench = bench.handlers() | self.vendor.handlers  # the control socket's, also a scenario run's
+        # the control socket's, also a scenario run's
+        self.bench = bench.handlers() | self.vendor.handlers | SecurityBench(self.security_events).handlers()
         self.control = ControlServer(settings.control_socket, self.bench)
 
     def _profile_features(self, scrubber: SecretScrubber) -> None:
@@ -151,6 +164,10 @@ class Station:
             lambda: self._request_restart(ResetType.hard),
         )
         self.diagnostics = diagnostics(settings, parts, self.transactions, self.frame_log, scrubber.scrub)
+        self.log_uploads = LogUploads(
+            self.security_events.log, self.diagnostics, self.link, transfer_options(settings, settings.firmware_max_bytes),
+            self.clock, settings.data_dir / "log-upload",
+        )
         self.reservations = Reservations(ReservationStore(self.db), self.station_status, self.connectors, self.config, self.clock)
 
     def _connectors(self, sampler: TransactionSampler, availability: dict[int, str]) -> Connectors:
@@ -188,6 +205,7 @@ class Station:
             self.firmware,
             self.diagnostics,
             self.reservations,
+            self.log_uploads,
         ]
         unlisted = sorted({type(f).__name__ for f in features} - {f.__name__ for f in FEATURES})
         if unlisted:
@@ -223,6 +241,7 @@ class Station:
 
     def _request_restart(self, kind: ResetType) -> None:
         if self.restart is not None and not self.restart.done():
+            self.security_events.raise_event(SecurityEvent.reset_or_reboot, f"{kind.value} reset")
             self.restart.set_result(kind)
 
     async def run(self) -> ResetType | None:
@@ -236,6 +255,9 @@ class Station:
             )
             if recovered is not None:
                 return ResetType.hard  # a Hard reset a crash cut short still reboots the board
+            self.security_events.raise_event(
+                SecurityEvent.startup_of_the_device, f"{self.settings.station_model.name} firmware {self.firmware_version}"
+            )
             await self.control.start()
             log.info(
                 "station %s (%s %s, connectors: %d) starting; CSMS %s",
@@ -251,7 +273,8 @@ class Station:
                 loop.create_task(w)
                 for w in (
                     self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run(),
-                    self.reservations.run(), self.db.watch(),
+                    self.reservations.run(), self.db.watch(), self.security_events.run(),
+                    self._disk.run(),
                 )
             ]
             workers += [loop.create_task(worker()) for worker in self.vendor.workers]
@@ -266,6 +289,7 @@ class Station:
             await asyncio.gather(*workers, return_exceptions=True)
             await self.control.close()
             self.frame_log.close()
+            self.security_events.log.close()
             with contextlib.suppress(Exception):
                 self.db.close()
 

@@ -87,11 +87,20 @@ class Diagnostics:
     def summary(self) -> dict[str, str]:
         return {"status": self.status.value}
 
+    @property
+    def file_identity(self) -> str:
+        """The station's identity as it may appear in a file name."""
+        return self._identity
+
+    async def pack(self, archive: Path, window: Window) -> None:
+        """The diagnostics file of `window`, for GetDiagnostics and for GetLog DiagnosticsLog."""
+        await asyncio.to_thread(write_archive, archive, self._contents(window), window, self._scrub)
+
     async def _send(self, location: str, name: str, window: Window, tries: int, interval: int) -> None:
         archive = self._spool / name
         try:
             self._spool.mkdir(mode=0o700, exist_ok=True)
-            await asyncio.to_thread(write_archive, archive, self._contents(window), window, self._scrub)
+            await self.pack(archive, window)
             self._report(DiagnosticsStatus.uploading)
             cause = await self._upload(location, archive, name, tries, interval)
         except OSError as exc:

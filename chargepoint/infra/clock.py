@@ -6,6 +6,7 @@ right, so the offset from Boot/Heartbeat answers is applied to every timestamp w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 
@@ -13,6 +14,11 @@ class Clock:
     def __init__(self) -> None:
         self._offset = timedelta()
         self.synchronized = False  # set by the first CSMS time adopted (OCMF's "S" time status)
+        self._listeners: list[Callable[[timedelta], None]] = []
+
+    def on_set(self, listener: Callable[[timedelta], None]) -> None:
+        """listener(change) each time the CSMS's time is adopted: how far the clock moved."""
+        self._listeners.append(listener)
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self._offset
@@ -40,5 +46,8 @@ class Clock:
             return
         if csms_now.tzinfo is None:
             csms_now = csms_now.replace(tzinfo=timezone.utc)
-        self._offset = csms_now - datetime.now(timezone.utc)
+        offset = csms_now - datetime.now(timezone.utc)
+        change, self._offset = offset - self._offset, offset
         self.synchronized = True
+        for listener in self._listeners:
+            listener(change)

@@ -106,6 +106,15 @@ MIGRATIONS: tuple[str, ...] = (
         parent_id_tag TEXT
     );
     """,
+    """
+    CREATE TABLE security_event (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        tech_info TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 

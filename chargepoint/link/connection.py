@@ -29,7 +29,7 @@ from websockets.typing import Subprotocol
 
 from chargepoint.infra.clock import Clock
 from chargepoint.link.config import LinkConfig
-from chargepoint.link.endpoint import Lenience, Routes, StationEndpoint, strict
+from chargepoint.link.endpoint import Lenience, Routes, SecurityReport, StationEndpoint, strict, unreported
 from chargepoint.link.errors import describe
 from chargepoint.link.framelog import FrameLog
 from chargepoint.link.outbox import CallFailed, NotAccepted
@@ -104,6 +104,7 @@ class Connection:
         self._exchange = asyncio.Lock()  # held while one queued CALL awaits its answer
         self._presented: LinkSecurity | None = None  # what the latest connect attempt presented
         self._closing: str | None = None  # why the station itself is closing the live link
+        self._report: SecurityReport = unreported
         config.subscribe("HeartbeatInterval", lambda _: self._restart_heartbeat())
         config.subscribe("WebSocketPingInterval", lambda _: self._restart_ping())
         config.subscribe("MessageTimeout", self._new_timeout)
@@ -120,6 +121,10 @@ class Connection:
     def serve(self, routes: Routes, lenience: Lenience = strict) -> None:
         """The CSMS actions the station answers: the merged route maps of its features."""
         self._routes, self._lenience = routes, lenience
+
+    def report_to(self, report: SecurityReport) -> None:
+        """Where invalid and replayed CALLs are reported (whitepaper §8)."""
+        self._report = report
 
     def on_registered(self, listener: Callable[[bool], None]) -> None:
         """listener(first_time) each time the station is Accepted on a new connection."""
@@ -227,7 +232,7 @@ class Connection:
             log.info("connected to %s", self.url)
             endpoint = StationEndpoint(
                 self._link.identity, connection, self._timeout, self._frame_log, self._answering, self._routes,
-                self._lenience,
+                self._lenience, self._report,
             )
             reader = asyncio.create_task(endpoint.start())
             sender: asyncio.Task[None] | None = None

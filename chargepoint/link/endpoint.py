@@ -21,6 +21,8 @@ from ocpp.v16 import ChargePoint
 
 from chargepoint.link.framelog import FrameLog
 from chargepoint.link.framing import NOT_SUPPORTED, FrameRejected, check_action, check_payload, parse_frame
+from chargepoint.link.replay import Seen, SeenCalls
+from chargepoint.security.events import SecurityEvent
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,13 @@ Routes = dict[str, dict[str, Any]]
 # A feature's own leniency, applied to a CALL before the schema judges it (a vendor message
 # whose manual shows JSON where OCPP says text); it edits the payload in place.
 Lenience = Callable[[Any], None]
+# Where the endpoint reports what it refused for security's sake (whitepaper §8), with techInfo.
+SecurityReport = Callable[[SecurityEvent, str], None]
+SECURITY_ERROR = "SecurityError"
+
+
+def unreported(_kind: SecurityEvent, _tech_info: str) -> None:
+    """No security log to tell (a station library used without one)."""
 
 
 def strict(_: Any) -> None:
@@ -69,8 +78,11 @@ class StationEndpoint(ChargePoint):
         answering: Callable[[], bool],
         routes: Routes,
         lenience: Lenience = strict,
+        report: SecurityReport = unreported,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=_LibraryLog(logging.getLogger("ocpp")))
+        self._report = report
+        self._seen = SeenCalls()
         self._frame_log = frame_log
         self._answering = answering
         self.route_map = routes
@@ -110,15 +122,27 @@ class StationEndpoint(ChargePoint):
             check_action(message, self.route_map)
             self._lenience(message)
             check_payload(message)
+            self._check_replay(message)
         except FrameRejected as rejected:
             if rejected.code == NOT_SUPPORTED:
                 log.info("CSMS request not supported by this station: %s", rejected.description)
-            else:
+            elif rejected.code != SECURITY_ERROR:
                 log.warning("bad %s from the CSMS (%s: %s)", what, rejected.code, rejected.description)
+                self._report(SecurityEvent.invalid_messages, f"bad {what} ({rejected.code}: {rejected.description})")
             if rejected.unique_id is not None:
                 await self._send(rejected.call_error())
             return
         await self._handle_call(message)
+
+    def _check_replay(self, message: Call) -> None:
+        seen = self._seen.check(message.unique_id, message.action, message.payload)
+        if seen is Seen.RESENT:
+            log.info("%s %s came again with the same payload: answered as a resend", message.action, message.unique_id)
+        elif seen is Seen.REPLAYED:
+            info = f"{message.action} reused the message ID {message.unique_id} of an earlier CALL with other content"
+            log.warning("refused %s (OCPP-J 4.1.4)", info)
+            self._report(SecurityEvent.attempted_replay_attacks, info)
+            raise FrameRejected(message.unique_id, SECURITY_ERROR, "message ID already used on this connection")
 
     async def _send(self, message: str) -> None:
         self._frame_log.record("out", message)

@@ -25,6 +25,16 @@ def rotated(path: Path, number: int = 1) -> Path:
     return path.with_name(f"{path.name}.{number}")
 
 
+def shift(path: Path, files: int) -> None:
+    """The current file becomes `.1`, `.1` becomes `.2`…; the one beyond `files` is gone."""
+    for number in range(files - 1, 0, -1):
+        newer = rotated(path, number - 1) if number > 1 else path
+        if newer.exists():
+            os.replace(newer, rotated(path, number))
+    if files == 1:
+        path.unlink()
+
+
 class FrameLog:
     def __init__(
         self, path: Path | None, clock: Clock, scrubber: SecretScrubber, max_bytes: int = UNCAPPED, files: int = KEPT_FILES
@@ -84,17 +94,8 @@ class FrameLog:
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         if self._max_bytes and self._file.tell() > self._max_bytes:
             self._file.close()
-            self._shift(self._path)
+            shift(self._path, self._files)
             self._file = self._open(self._path)
-
-    def _shift(self, path: Path) -> None:
-        """The current file becomes `.1`, `.1` becomes `.2`…; the one beyond `files` is gone."""
-        for number in range(self._files - 1, 0, -1):
-            newer = rotated(path, number - 1) if number > 1 else path
-            if newer.exists():
-                os.replace(newer, rotated(path, number))
-        if self._files == 1:
-            path.unlink()
 
     def close(self) -> None:
         if self._file is not None:

@@ -22,6 +22,7 @@ from websockets.exceptions import InvalidStatus
 
 from chargepoint.infra.state import StateTable
 from chargepoint.link.config import LinkConfig
+from chargepoint.security.events import SecurityEvent, SecurityEventSink
 from configkeys import SECURITY_KEYS, Configuration, Invalid, normalise
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,10 @@ PROFILE_KEY = "SecurityProfile"
 KEY = "AuthorizationKey"
 FALLBACK_STATE = "security_profile_fallback"
 TRIAL_ATTEMPTS = 3  # failed connects with a raised profile before falling back
+HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH: a good certificate, but another server's
+# What OpenSSL names a handshake that failed on the TLS version or on the cipher suites offered.
+_OLD_TLS = frozenset({"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "WRONG_SSL_VERSION"})
+_NO_CIPHER = frozenset({"SSLV3_ALERT_HANDSHAKE_FAILURE", "NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE"})
 
 
 class InsecureLink(Exception):
@@ -92,12 +97,22 @@ class SecurityProfiles:
         self._in_use = config.integer(PROFILE_KEY)
         self._failures = 0
         self._renew_link: Callable[[str], None] = lambda _: None
+        self._events: SecurityEventSink | None = None
+
+    def report_to(self, events: SecurityEventSink) -> None:
+        """Where changed security parameters and refused connects are reported (whitepaper §8)."""
+        self._events = events
+
+    def _raise(self, kind: SecurityEvent, tech_info: str) -> None:
+        if self._events is not None:
+            self._events.raise_event(kind, tech_info)
 
     def watch(self, renew_link: Callable[[str], None]) -> None:
         """Both changes take effect on a new connection (A01 step 3, A05.FR.06)."""
         self._renew_link = renew_link
 
         def raised(value: str) -> None:
+            self._raise(SecurityEvent.reconfiguration_of_security_parameters, f"SecurityProfile {self._in_use} -> {value}")
             if int(value) > self._in_use:
                 self._state.set(FALLBACK_STATE, str(self._in_use))
                 self._failures = 0
@@ -105,6 +120,7 @@ class SecurityProfiles:
             renew_link(f"SecurityProfile {value}")
 
         def new_key(_: str) -> None:
+            self._raise(SecurityEvent.reconfiguration_of_security_parameters, "AuthorizationKey changed")  # A01.FR.11-12
             if self._in_use <= 2:
                 renew_link("new AuthorizationKey")
 
@@ -145,6 +161,9 @@ class SecurityProfiles:
         """A connect failed. Under a raised profile, the third failure in a row that the profile
         can cause (TLS, refused credentials, missing files) goes back to the old profile; a
         CSMS that is down or unreachable says nothing about the profile and counts for nothing."""
+        event = connect_failure_event(exc)
+        if event is not None:
+            self._raise(*event)
         fallback = self._state.get(FALLBACK_STATE)
         if fallback is None or (used is not None and used.profile != self._in_use) or not _profile_related(exc):
             return
@@ -183,3 +202,25 @@ def _profile_related(exc: BaseException) -> bool:
     if isinstance(exc, InvalidStatus):
         return exc.response.status_code in (401, 403)
     return isinstance(exc, (InsecureLink, ssl.SSLError, ssl.CertificateError, FileNotFoundError, PermissionError))
+
+
+def connect_failure_event(exc: BaseException) -> tuple[SecurityEvent, str] | None:
+    """The security event (whitepaper §8, A00.FR.309/315/322) a failed connect stands for, with
+    what ssl or the CSMS said; None for a failure that says nothing about security (no route)."""
+    if isinstance(exc, InvalidStatus):
+        code = exc.response.status_code
+        if code in (401, 403):
+            return SecurityEvent.failed_to_authenticate_at_central_system, f"the CSMS answered HTTP {code} to the connect"
+        return None
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        kind = (
+            SecurityEvent.central_system_failed_to_authenticate
+            if exc.verify_code == HOSTNAME_MISMATCH
+            else SecurityEvent.invalid_central_system_certificate
+        )
+        return kind, f"TLS: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError) and exc.reason in _OLD_TLS:
+        return SecurityEvent.invalid_tls_version, f"TLS: the CSMS offers no version this station accepts ({exc.reason})"
+    if isinstance(exc, ssl.SSLError) and exc.reason in _NO_CIPHER:
+        return SecurityEvent.invalid_tls_cipher_suite, f"TLS: no cipher suite both sides accept ({exc.reason})"
+    return None
