@@ -13,7 +13,8 @@ import logging
 from typing import Any
 
 from ocpp.v16 import call
-from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType
+from cryptography import x509
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType, UploadLogStatus
 
 from chargepoint.app.configuration import link_config, open_configuration
 from chargepoint.app.features import FEATURES, Feature
@@ -54,7 +55,10 @@ from chargepoint.metering.watch import MeterWatch
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
-from chargepoint.security.certificates import CertificateStore
+from chargepoint.security.certificates import CertificateStore, CertificateUse
+from chargepoint.security.client_certificate import ClientCertificate
+from chargepoint.security.client_files import ClientCertificateFiles
+from chargepoint.security.extended_trigger import ExtendedTriggers
 from chargepoint.security.notifications import SecurityEvents
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
@@ -89,11 +93,19 @@ class Station:
             **boot_notification_fields(model, settings.identity, firmware_version=self.firmware_version)
         )
         link = link_config(settings)
-        security = SecurityProfiles(self.config, link, self._state)
+        factory = (settings.tls_cert, settings.tls_key) if settings.tls_cert is not None else None
+        self.client_files = ClientCertificateFiles(settings.client_certificate_dir, factory)
+        security = SecurityProfiles(self.config, link, self._state, lambda: self.client_files.in_use(self.clock.now()))
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
         self.security_events = SecurityEvents(self.link, self.clock)
         self.certificates = CertificateStore(settings.certificate_dir)
+        self.client_certificate = ClientCertificate(
+            self.link, self.config, self.client_files, self._trusted_roots, self.security_events, self.clock,
+            settings.identity, settings.client_key_type,
+        )
+        self.client_certificate.watch(self.link.renew)
+        self.link.on_registered(self.client_certificate.registered)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
         self.link.on_registered(self.reporter.registered)
         self._availability = AvailabilityTable(self.db)
@@ -125,9 +137,9 @@ class Station:
         self.vendor = vendor_parts(settings, self.config, self._state, self.connectors, self.clock, self.data_transfer)
         self._profile_features(scrubber)
         served = set(self.config.csl("SupportedFeatureProfiles"))
-        self.link.serve(
-            merge_routes(f for f in self._features(builder, served) if f.profile in served), self.data_transfer.lenience
-        )
+        triggers = Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot, self._job_status(served))
+        profile_features = [f for f in self._features(triggers, served) if f.profile in served]
+        self.link.serve(merge_routes([*profile_features, *self._security_features(triggers)]), self.data_transfer.lenience)
         self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
         bench = BenchCommands(
             self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
@@ -167,7 +179,7 @@ class Station:
             connectors.append(connector)
         return Connectors(connectors)
 
-    def _features(self, builder: MeterValueBuilder, served: set[str]) -> list[Feature]:
+    def _features(self, triggers: Triggers, served: set[str]) -> list[Feature]:
         """Every feature the station has; only those of served profiles get their actions. Each
         must be in `features.FEATURES`, where SupportedFeatureProfiles is derived from."""
         tx_profiles = self.smart_charging if self.smart_charging.profile in served else None
@@ -180,7 +192,7 @@ class Station:
             AuthorizationCache(self._id_tags, self.config),
             self.data_transfer,
             LocalListManagement(self._id_tags, self.config),
-            Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot, self._job_status(served)),
+            triggers,
             self.smart_charging,
             self.firmware,
             self.diagnostics,
@@ -190,6 +202,22 @@ class Station:
         if unlisted:
             raise ValueError(f"features missing from app.features.FEATURES: {', '.join(unlisted)}")
         return features
+
+    def _security_features(self, triggers: Triggers) -> list[object]:
+        """The whitepaper's messages, served on every model: they belong to no feature profile of
+        §3, so SupportedFeatureProfiles never names them. GetLog's upload status is not wired
+        yet: LogStatusNotification says Idle."""
+        extended = ExtendedTriggers(
+            self.link, triggers, self.client_certificate, lambda: self.firmware.status, lambda: UploadLogStatus.idle
+        )
+        return [self.client_certificate, extended]
+
+    def _trusted_roots(self) -> list[x509.Certificate]:
+        """The CSMS roots a certificate the CSMS signs for us must chain to: tls_ca and the
+        installed CentralSystemRootCertificates."""
+        ca = self.settings.tls_ca
+        from_settings = x509.load_pem_x509_certificates(ca.read_bytes()) if ca is not None and ca.exists() else []
+        return [*from_settings, *self.certificates.installed(CertificateUse.central_system_root)]
 
     def _job_status(self, served: set[str]) -> dict[MessageTrigger, Any]:
         """TriggerMessage asks the owner of each job (MicroOcpp's shape); none where unserved."""
@@ -245,7 +273,7 @@ class Station:
                 loop.create_task(w)
                 for w in (
                     self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run(),
-                    self.reservations.run(), self.db.watch(),
+                    self.reservations.run(), self.db.watch(), self.client_certificate.run(),
                 )
             ]
             workers += [loop.create_task(worker()) for worker in self.vendor.workers]

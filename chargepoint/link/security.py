@@ -17,6 +17,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from websockets.exceptions import InvalidStatus
 
@@ -30,6 +31,10 @@ PROFILE_KEY = "SecurityProfile"
 KEY = "AuthorizationKey"
 FALLBACK_STATE = "security_profile_fallback"
 TRIAL_ATTEMPTS = 3  # failed connects with a raised profile before falling back
+
+
+# The client certificate and its key (None: in the same file) to present, when not the settings'.
+ClientFiles = Callable[[], tuple[Path, Path | None] | None]
 
 
 class InsecureLink(Exception):
@@ -85,9 +90,12 @@ def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[
 class SecurityProfiles:
     """What the next connection presents, and the trial of a freshly raised profile."""
 
-    def __init__(self, config: Configuration, link: LinkConfig, state: StateTable) -> None:
+    def __init__(
+        self, config: Configuration, link: LinkConfig, state: StateTable, client_certificate: ClientFiles = lambda: None
+    ) -> None:
         self._config = config
         self._link = link
+        self._client_certificate = client_certificate
         self._state = state
         self._in_use = config.integer(PROFILE_KEY)
         self._failures = 0
@@ -174,8 +182,10 @@ class SecurityProfiles:
         Profiles 0 and 1 over wss:// still verify the CSMS, against tls_ca or the system store."""
         link = self._link
         context = ssl.create_default_context(cafile=link.tls_ca)
-        if profile == 3 and link.tls_cert is not None:
-            context.load_cert_chain(link.tls_cert, link.tls_key)
+        # One the CSMS signed (CertificateSigned) goes before the settings' (whitepaper A02.FR.08).
+        certificate, key = self._client_certificate() or (link.tls_cert, link.tls_key)
+        if profile == 3 and certificate is not None:
+            context.load_cert_chain(certificate, key)
         return context
 
 

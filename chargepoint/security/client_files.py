@@ -1,0 +1,79 @@
+"""The station's own client certificate on disk, under `data_dir/client_certificate/`, every file
+0600 in a 0700 directory: the key of a pending signing request (`pending.key`, kept across a
+restart until its certificate arrives), the installed certificate chain with its key
+(`certificate.pem`, `key.pem`), and the one before it (`previous.*`), kept until the new one has
+carried a connection (A02.FR.10). Before any is installed the `tls_cert` / `tls_key` settings are
+the certificate in use."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
+
+from chargepoint.infra.private_file import write_private
+from chargepoint.security.signing_request import PrivateKey
+
+CertificateFiles = tuple[Path, Path | None]  # the chain, and its key when not in the same file
+
+
+class ClientCertificateFiles:
+    def __init__(self, directory: Path, factory: CertificateFiles | None) -> None:
+        self._directory = directory
+        self._factory = factory
+        self._pending = directory / "pending.key"
+        self._installed = (directory / "certificate.pem", directory / "key.pem")
+        self._previous = (directory / "previous.pem", directory / "previous.key")
+
+    def pending_key(self) -> PrivateKey | None:
+        if not self._pending.exists():
+            return None
+        key = load_pem_private_key(self._pending.read_bytes(), password=None)
+        assert isinstance(key, PrivateKey), "pending.key holds a key type the station never makes"
+        return key
+
+    def keep_pending(self, key: PrivateKey) -> None:
+        write_private(self._pending, _pem(key))
+
+    def install(self, chain: str) -> None:
+        """The chain of the pending key becomes the certificate in use; the one it replaces
+        becomes the previous one."""
+        key = self.pending_key()
+        assert key is not None, "install() without a pending key"
+        if all(path.exists() for path in self._installed):
+            for current, previous in zip(self._installed, self._previous):
+                os.replace(current, previous)
+        certificate, key_file = self._installed
+        write_private(key_file, _pem(key))
+        write_private(certificate, chain.encode())
+        self._pending.unlink()
+
+    def in_use(self, now: datetime) -> CertificateFiles | None:
+        """The newest certificate valid from now on (A02.FR.08, A02.FR.09): the installed one
+        once its 'not valid before' has come, else the previous one, else the settings'."""
+        for files in (self._installed, self._previous):
+            if all(path.exists() for path in files) and _leaf(files[0]).not_valid_before_utc <= now:
+                return files
+        return self._factory
+
+    def certificate(self, now: datetime) -> x509.Certificate | None:
+        files = self.in_use(now)
+        return _leaf(files[0]) if files is not None else None
+
+    def is_installed(self, files: CertificateFiles | None) -> bool:
+        return files == self._installed
+
+    def discard_previous(self) -> None:
+        for path in self._previous:
+            path.unlink(missing_ok=True)
+
+
+def _leaf(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
