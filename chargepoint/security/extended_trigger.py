@@ -61,15 +61,19 @@ class ExtendedTriggers:
 
     @on(Action.extended_trigger_message)
     def answer(self, requested_message: str, connector_id: int | None = None) -> call_result.ExtendedTriggerMessage:
+        return call_result.ExtendedTriggerMessage(status=self._status(requested_message, connector_id))
+
+    def _status(self, requested_message: str, connector_id: int | None) -> TriggerMessageStatus:
         cannot_sign = self._client_certificate.cannot_sign()
-        status = trigger_answer(requested_message, self._triggers.known_connector(connector_id), cannot_sign)
-        if status is TriggerMessageStatus.rejected and cannot_sign is not None and requested_message == SIGN_CERTIFICATE:
-            log.warning("ExtendedTriggerMessage %s Rejected: %s", requested_message, cannot_sign)
-        return call_result.ExtendedTriggerMessage(status=status)
+        return trigger_answer(requested_message, self._triggers.known_connector(connector_id), cannot_sign)
 
     @after(Action.extended_trigger_message)
     async def send(self, requested_message: str, connector_id: int | None = None) -> None:
-        if trigger_answer(requested_message, self._triggers.known_connector(connector_id), self._client_certificate.cannot_sign()) is not TriggerMessageStatus.accepted:
+        """After the answer, only when it was Accepted; the library calls this after any answer."""
+        status = self._status(requested_message, connector_id)
+        if status is not TriggerMessageStatus.accepted:
+            reason = self._client_certificate.cannot_sign() if requested_message == SIGN_CERTIFICATE else None
+            log.info("ExtendedTriggerMessage %s %s%s", requested_message, status.value, f": {reason}" if reason else "")
             return
         match requested_message:
             case "SignChargePointCertificate":
@@ -78,6 +82,7 @@ class ExtendedTriggers:
                 payload = call.SignedFirmwareStatusNotification(status=self._firmware_status(), request_id=None)
                 post(self._outbox, payload, "triggered SignedFirmwareStatusNotification")
             case "LogStatusNotification":
-                post(self._outbox, call.LogStatusNotification(status=self._log_status(), request_id=None), "triggered LogStatusNotification")
+                payload = call.LogStatusNotification(status=self._log_status(), request_id=None)
+                post(self._outbox, payload, "triggered LogStatusNotification")
             case _:
                 await self._triggers.deliver(requested_message, connector_id)

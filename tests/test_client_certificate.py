@@ -1,0 +1,159 @@
+"""The station's client certificate (whitepaper A02, A03) against a real CSMS and a test CA:
+the CSR, CertificateSigned checked and then presented in the TLS handshake of the profile 3
+reconnect, a chain that does not fit refused with its security event, and the private key kept
+on the board, 0600 and out of every output."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
+from cryptography.x509.oid import NameOID
+from ocpp.v16 import call
+
+from chargepoint.security.chain_check import chain_problem
+from chargepoint.security.signing_request import new_private_key, signing_request
+from tests.conftest import booted
+from tests.csms import Csms
+from tests.helpers import cli_ok, configure, logged, running_station
+from tests.signing_ca import SigningCa
+
+IDENTITY = "CP-TEST-1"
+SIGN = call.ExtendedTriggerMessage(requested_message="SignChargePointCertificate")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _body(pem: bytes) -> str:
+    """A line from the middle of a PEM, which no scrubbed or shortened output can hide."""
+    return pem.decode().splitlines()[2]
+
+
+@pytest.mark.parametrize(("key_type", "key_class"), [("ec-p256", ec.EllipticCurvePrivateKey), ("rsa-2048", rsa.RSAPrivateKey)])
+async def test_the_csr_names_the_station_and_the_cpo_and_its_key_stays_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, key_type: str, key_class: type
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with Csms() as csms, running_station(
+        csms, tmp_path / "cp", keys={"CpoName": "Test CPO"}, client_key_type=key_type, frame_log=tmp_path / "frames.jsonl"
+    ) as station:
+        assert (await csms.call(SIGN)).status == "Accepted"
+        csr = x509.load_pem_x509_csr((await csms.wait_for("SignCertificate")).payload["csr"].encode())
+    assert csr.is_signature_valid
+    assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == IDENTITY  # A00.FR.511
+    assert csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Test CPO"  # A02.FR.13
+    pending = station.settings.client_certificate_dir / "pending.key"
+    key = load_pem_private_key(pending.read_bytes(), password=None)
+    assert isinstance(key, key_class)
+    if isinstance(key, rsa.RSAPrivateKey):
+        assert key.key_size == 2048
+    spki = (Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    assert key.public_key().public_bytes(*spki) == csr.public_key().public_bytes(*spki)
+    assert (_mode(pending), _mode(pending.parent)) == (0o600, 0o700)
+    for output in (caplog.text, (tmp_path / "frames.jsonl").read_text()):
+        assert _body(pending.read_bytes()) not in output
+
+
+async def test_a_certificate_ending_within_a_month_is_renewed_at_start(tmp_path: Path) -> None:
+    """A03.FR.02: the certificate in use (here the settings') ends in 10 days."""
+    ca = SigningCa(tmp_path / "pki")
+    async with Csms() as csms, running_station(
+        csms, tmp_path / "cp", keys={"CpoName": "Test CPO"}, **ca.client_files(IDENTITY, days=10)
+    ):
+        csr = x509.load_pem_x509_csr((await csms.wait_for("SignCertificate")).payload["csr"].encode())
+    assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == IDENTITY
+
+
+def _other_leaf(ca: SigningCa, days: float = 365) -> str:
+    return ca.sign(signing_request(new_private_key("ec-p256"), IDENTITY, "Test CPO"), days)
+
+
+@pytest.fixture(scope="module")
+def chains(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    directory = tmp_path_factory.mktemp("chains")
+    ca, stranger = SigningCa(directory / "ca"), SigningCa(directory / "stranger", "Another Root")
+    key = new_private_key("ec-p256")
+    csr = signing_request(key, IDENTITY, "Test CPO")
+    return {"ca": ca, "stranger": stranger, "key": key, "csr": csr, "signed": ca.sign(csr)}
+
+
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [
+        ("signed", None),
+        ("signed with its root", None),
+        ("another key", "not for the key of the pending signing request"),
+        ("another CA", "no root the station trusts"),
+        ("too long", "exceeds CertificateSignedMaxChainSize 700"),
+        ("not PEM", "not a PEM certificate chain"),
+        ("expired", "is not valid now"),
+        ("no pending key", "no certificate signing request is pending"),
+    ],
+)
+def test_the_chain_check(chains: dict[str, object], case: str, problem: str | None) -> None:
+    """A02.FR.06: the leaf's key, the hierarchy, the validity period, CertificateSignedMaxChainSize."""
+    ca, stranger, key = chains["ca"], chains["stranger"], chains["key"]
+    assert isinstance(ca, SigningCa) and isinstance(stranger, SigningCa) and isinstance(key, ec.EllipticCurvePrivateKey)
+    signed, now = str(chains["signed"]), datetime.now(UTC)
+    text = {
+        "signed with its root": signed + ca.pem,
+        "another key": _other_leaf(ca),
+        "another CA": stranger.sign(str(chains["csr"])),
+        "too long": signed + ca.pem,
+        "not PEM": "MIIB...",
+    }.get(case, signed)
+    max_size = 700 if case == "too long" else 10_000
+    when = now + timedelta(days=400) if case == "expired" else now
+    public = None if case == "no pending key" else key.public_key()
+    found = chain_problem(text, public, [ca.certificate], max_size, when)
+    assert (found is None) if problem is None else (found is not None and problem in found), found
+
+
+async def test_certificate_signed_is_checked_kept_and_presented_on_the_profile_3_reconnect(make_daemon, tmp_path: Path) -> None:
+    ca = SigningCa(tmp_path / "pki")
+    async with Csms(tls=ca.server()) as csms:
+        files = ca.client_files(IDENTITY, days=365)
+        daemon = make_daemon(csms, start=False, **files)
+        assert (await cli_ok(daemon, "config", "set", "SecurityProfile", "3")).strip() == "Accepted"
+        daemon.start()
+        await booted(csms, daemon)
+        factory = x509.load_pem_x509_certificate(Path(files["tls_cert"]).read_bytes())
+        assert csms.client_certificates == [factory.public_bytes(Encoding.DER)]
+        await configure(csms, CpoName="Test CPO")
+        assert (await csms.call(SIGN)).status == "Accepted"
+        csr = (await csms.wait_for("SignCertificate")).payload["csr"]
+        pending = daemon.data_dir / "client_certificate" / "pending.key"
+        secret = _body(pending.read_bytes())
+        # The pending key survives a restart.
+        await daemon.stop()
+        daemon.start()
+        await booted(csms, daemon)
+
+        wrong = _other_leaf(ca)
+        assert (await csms.call(call.CertificateSigned(certificate_chain=wrong))).status == "Rejected"
+        await logged(daemon, "security event InvalidChargePointCertificate: the certificate is not for the key")
+        assert csms.connections == 2
+
+        signed = ca.sign(csr)
+        assert (await csms.call(call.CertificateSigned(certificate_chain=signed + ca.pem))).status == "Accepted"
+        await csms.wait_connections(3, timeout=20)
+        await booted(csms, daemon)
+        assert csms.client_certificates[-1] == x509.load_pem_x509_certificate(signed.encode()).public_bytes(Encoding.DER)
+        installed = daemon.data_dir / "client_certificate"
+        assert not pending.exists()
+        assert {p.name: _mode(p) for p in installed.iterdir()} == {"certificate.pem": 0o600, "key.pem": 0o600}
+        assert _body((installed / "key.pem").read_bytes()) == secret
+        status = await cli_ok(daemon, "status")
+        keys = await cli_ok(daemon, "config", "get")
+    for output in (daemon.logs(), daemon.frames(), status, keys):
+        assert secret not in output
+    assert "SignCertificate sent" in daemon.logs()
