@@ -95,6 +95,8 @@ def chains(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         ("another CA", "no root the station trusts"),
         ("too long", "exceeds CertificateSignedMaxChainSize 700"),
         ("not PEM", "not a PEM certificate chain"),
+        ("garbage between the PEM lines", "not a PEM certificate chain the station can read"),
+        ("another station's name", "not CN=CP-TEST-1"),
         ("expired", "is not valid now"),
         ("no pending key", "no certificate signing request is pending"),
     ],
@@ -110,11 +112,13 @@ def test_the_chain_check(chains: dict[str, object], case: str, problem: str | No
         "another CA": stranger.sign(str(chains["csr"])),
         "too long": signed + ca.pem,
         "not PEM": "MIIB...",
+        "garbage between the PEM lines": "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+        "another station's name": ca.sign(signing_request(key, "CP-OTHER", "Test CPO")),
     }.get(case, signed)
     max_size = 700 if case == "too long" else 10_000
     when = now + timedelta(days=400) if case == "expired" else now
     public = None if case == "no pending key" else key.public_key()
-    found = chain_problem(text, public, [ca.certificate], max_size, when)
+    found = chain_problem(text, public, [ca.certificate], max_size, when, IDENTITY)
     assert (found is None) if problem is None else (found is not None and problem in found), found
 
 

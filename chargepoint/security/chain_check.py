@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
 
 PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 
@@ -26,20 +27,26 @@ def parse_chain(text: str) -> list[x509.Certificate]:
 
 
 def chain_problem(
-    text: str, key: PublicKeyTypes | None, roots: Sequence[x509.Certificate], max_size: int, now: datetime
+    text: str, key: PublicKeyTypes | None, roots: Sequence[x509.Certificate], max_size: int, now: datetime,
+    common_name: str,
 ) -> str | None:
     """None when the chain is fine; else why not. `max_size` is CertificateSignedMaxChainSize
-    (characters of the certificateChain field)."""
+    (characters of the certificateChain field); `common_name` the station's identity, which the
+    leaf's CN must be (A00.FR.511)."""
     if len(text) > max_size:
         return f"chain of {len(text)} characters exceeds CertificateSignedMaxChainSize {max_size}"
     try:
         chain = parse_chain(text)
-    except ValueError as exc:
-        return f"not a PEM certificate chain ({exc})"
+        leaf_key = _public_bytes(chain[0].public_key())
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return f"not a PEM certificate chain the station can read ({exc})"
     if key is None:
         return "no certificate signing request is pending"
-    if _public_bytes(chain[0].public_key()) != _public_bytes(key):
+    if leaf_key != _public_bytes(key):
         return "the certificate is not for the key of the pending signing request"
+    names = [attribute.value for attribute in chain[0].subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if names != [common_name]:
+        return f"the certificate names {chain[0].subject.rfc4514_string()}, not CN={common_name}"
     for certificate in chain:
         if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
             return f"{certificate.subject.rfc4514_string()} is not valid now (valid {_period(certificate)})"
@@ -54,7 +61,7 @@ def chain_problem(
 def _issued_by(subject: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         subject.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
 

@@ -100,7 +100,8 @@ class ClientCertificate:
         key = self._files.pending_key()
         roots = self._roots()
         max_size = self._config.integer("CertificateSignedMaxChainSize")
-        problem = chain_problem(chain, key.public_key() if key else None, roots, max_size, self._clock.now())
+        public = key.public_key() if key else None
+        problem = chain_problem(chain, public, roots, max_size, self._clock.now(), self._identity)
         if problem is not None:
             log.warning("CertificateSigned rejected: %s", problem)
             self._events.raise_event(SecurityEvent.invalid_charge_point_certificate, problem)
