@@ -141,6 +141,7 @@ async def test_certificate_signed_is_checked_kept_and_presented_on_the_profile_3
         await daemon.stop()
         daemon.start()
         await booted(csms, daemon)
+        assert (await daemon.status())["client_certificate"]["pending"] is True
 
         wrong = _other_leaf(ca)
         assert (await csms.call(call.CertificateSigned(certificate_chain=wrong))).status == "Rejected"
@@ -158,6 +159,20 @@ async def test_certificate_signed_is_checked_kept_and_presented_on_the_profile_3
         assert _body((installed / "key.pem").read_bytes()) == secret
         status = await cli_ok(daemon, "status")
         keys = await cli_ok(daemon, "config", "get")
+        assert f"client certificate: O=Test CPO,CN={IDENTITY}  until: " in status
     for output in (daemon.logs(), daemon.frames(), status, keys):
         assert secret not in output
     assert "SignCertificate sent" in daemon.logs()
+
+
+async def test_an_unreadable_pending_key_is_no_pending_request(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A damaged pending.key cannot crash the station: CertificateSigned is Rejected, with its event."""
+    ca = SigningCa(tmp_path / "pki")
+    pending = tmp_path / "cp" / "client_certificate" / "pending.key"
+    pending.parent.mkdir(parents=True)
+    pending.write_text("-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n")
+    async with Csms() as csms, running_station(csms, tmp_path / "cp", tls_ca=ca.ca_file):
+        answer = await csms.call(call.CertificateSigned(certificate_chain=_other_leaf(ca)))
+        assert answer.status == "Rejected"
+        await csms.call(call.GetConfiguration(key=["CpoName"]))  # still answering
+    assert "security event InvalidChargePointCertificate: no certificate signing request is pending" in caplog.text

@@ -233,6 +233,7 @@ class Station:
         return {
             "firmware": self.firmware.summary(),
             "diagnostics": self.diagnostics.summary(),
+            "client_certificate": self.client_certificate.summary(),
             **self.reservations.summary(),
             **self.vendor.status(),
         }

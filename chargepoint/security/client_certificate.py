@@ -118,6 +118,15 @@ class ClientCertificate:
         if self._config.integer("SecurityProfile") == 3 and self._files.is_installed(self._files.in_use(self._clock.now())):
             self._files.discard_previous()
 
+    def summary(self) -> dict[str, Any]:
+        """For `chargepoint status`: the certificate profile 3 presents, and whether a CSR waits."""
+        leaf = self._files.certificate(self._clock.now())
+        return {
+            "subject": leaf.subject.rfc4514_string() if leaf is not None else None,
+            "valid_until": leaf.not_valid_after_utc.isoformat() if leaf is not None else None,
+            "pending": self._files.pending,
+        }
+
     async def run(self) -> None:
         """A03: on start and then daily, a certificate ending within RENEW_BEFORE is renewed,
         once per pending key: the whitepaper advises against retrying a CSR the CA did not sign."""

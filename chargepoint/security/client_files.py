@@ -7,15 +7,19 @@ the certificate in use."""
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
 
 from chargepoint.infra.private_file import write_private
 from chargepoint.security.signing_request import PrivateKey
+
+log = logging.getLogger(__name__)
 
 CertificateFiles = tuple[Path, Path | None]  # the chain, and its key when not in the same file
 
@@ -29,11 +33,20 @@ class ClientCertificateFiles:
         self._previous = (directory / "previous.pem", directory / "previous.key")
 
     def pending_key(self) -> PrivateKey | None:
+        """None when no request is pending, or when the file is no key the station made (then no
+        certificate can be for it, and a new request replaces it)."""
         if not self._pending.exists():
             return None
-        key = load_pem_private_key(self._pending.read_bytes(), password=None)
-        assert isinstance(key, PrivateKey), "pending.key holds a key type the station never makes"
-        return key
+        try:
+            key = load_pem_private_key(self._pending.read_bytes(), password=None)
+        except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            log.warning("%s is unreadable (%s): no signing request is pending", self._pending, type(exc).__name__)
+            return None
+        return key if isinstance(key, PrivateKey) else None
+
+    @property
+    def pending(self) -> bool:
+        return self._pending.exists()
 
     def keep_pending(self, key: PrivateKey) -> None:
         write_private(self._pending, _pem(key))
@@ -55,11 +68,14 @@ class ClientCertificateFiles:
         """The newest certificate valid from now on (A02.FR.08, A02.FR.09): the installed one
         once its 'not valid before' has come, else the previous one, else the settings'."""
         for files in (self._installed, self._previous):
-            if all(path.exists() for path in files) and _leaf(files[0]).not_valid_before_utc <= now:
+            leaf = _leaf(files[0]) if files[1].exists() else None
+            if leaf is not None and leaf.not_valid_before_utc <= now:
                 return files
         return self._factory
 
     def certificate(self, now: datetime) -> x509.Certificate | None:
+        """The leaf in use; None without one, or when the settings' file is no certificate (the
+        link says so when it loads it)."""
         files = self.in_use(now)
         return _leaf(files[0]) if files is not None else None
 
@@ -71,8 +87,11 @@ class ClientCertificateFiles:
             path.unlink(missing_ok=True)
 
 
-def _leaf(path: Path) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(path.read_bytes())
+def _leaf(path: Path) -> x509.Certificate | None:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return None
 
 
 def _pem(key: PrivateKey) -> bytes:
