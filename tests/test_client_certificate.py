@@ -151,7 +151,7 @@ async def test_certificate_signed_is_checked_kept_and_presented_on_the_profile_3
         signed = ca.sign(csr)
         assert (await csms.call(call.CertificateSigned(certificate_chain=signed + ca.pem))).status == "Accepted"
         await csms.wait_connections(3, timeout=20)
-        await booted(csms, daemon)
+        await csms.call(call.GetConfiguration(key=["CpoName"]))  # the new link is up
         assert csms.client_certificates[-1] == x509.load_pem_x509_certificate(signed.encode()).public_bytes(Encoding.DER)
         installed = daemon.data_dir / "client_certificate"
         assert not pending.exists()
@@ -176,3 +176,23 @@ async def test_an_unreadable_pending_key_is_no_pending_request(tmp_path: Path, c
         assert answer.status == "Rejected"
         await csms.call(call.GetConfiguration(key=["CpoName"]))  # still answering
     assert "security event InvalidChargePointCertificate: no certificate signing request is pending" in caplog.text
+
+
+async def test_a_new_certificate_the_csms_refuses_gives_way_to_the_one_before(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A02.FR.10: the station trusts a second CA whose certificates this CSMS does not take."""
+    caplog.set_level(logging.INFO)
+    ca, other = SigningCa(tmp_path / "pki"), SigningCa(tmp_path / "other", "Other CPO Root")
+    files = ca.client_files(IDENTITY, days=365)
+    both = tmp_path / "both.pem"
+    both.write_text(ca.pem + other.pem)
+    keys = {"SecurityProfile": "3", "CpoName": "Test CPO"}
+    async with Csms(tls=ca.server()) as csms, running_station(csms, tmp_path / "cp", keys, **(files | {"tls_ca": str(both)})):
+        assert (await csms.call(SIGN)).status == "Accepted"
+        signed = other.sign((await csms.wait_for("SignCertificate")).payload["csr"])
+        assert (await csms.call(call.CertificateSigned(certificate_chain=signed))).status == "Accepted"
+        await csms.wait_connections(2, timeout=30)
+        assert (await csms.call(call.GetConfiguration(key=["SecurityProfile"]))).configuration_key[0]["value"] == "3"
+    factory = x509.load_pem_x509_certificate(Path(files["tls_cert"]).read_bytes()).public_bytes(Encoding.DER)
+    assert csms.client_certificates == [factory, factory]
+    assert "back to the one before it" in caplog.text
+    assert not (tmp_path / "cp" / "client_certificate" / "certificate.pem").exists()

@@ -95,7 +95,10 @@ class Station:
         link = link_config(settings)
         factory = (settings.tls_cert, settings.tls_key) if settings.tls_cert is not None else None
         self.client_files = ClientCertificateFiles(settings.client_certificate_dir, factory)
-        security = SecurityProfiles(self.config, link, self._state, lambda: self.client_files.in_use(self.clock.now()))
+        security = SecurityProfiles(
+            self.config, link, self._state, lambda: self.client_files.in_use(self.clock.now()),
+            lambda: self.client_certificate.refused(),
+        )
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
         self.security_events = SecurityEvents(self.link, self.clock)

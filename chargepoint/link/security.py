@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from chargepoint.infra.state import StateTable
 from chargepoint.link.config import LinkConfig
@@ -91,11 +91,17 @@ class SecurityProfiles:
     """What the next connection presents, and the trial of a freshly raised profile."""
 
     def __init__(
-        self, config: Configuration, link: LinkConfig, state: StateTable, client_certificate: ClientFiles = lambda: None
+        self,
+        config: Configuration,
+        link: LinkConfig,
+        state: StateTable,
+        client_certificate: ClientFiles = lambda: None,
+        client_refused: Callable[[], None] = lambda: None,
     ) -> None:
         self._config = config
         self._link = link
         self._client_certificate = client_certificate
+        self._client_refused = client_refused  # a profile 3 connect failed as a certificate can make it
         self._state = state
         self._in_use = config.integer(PROFILE_KEY)
         self._failures = 0
@@ -153,6 +159,10 @@ class SecurityProfiles:
         """A connect failed. Under a raised profile, the third failure in a row that the profile
         can cause (TLS, refused credentials, missing files) goes back to the old profile; a
         CSMS that is down or unreachable says nothing about the profile and counts for nothing."""
+        # Under TLS 1.3 a CSMS refusing the client certificate shows as a close before the
+        # upgrade's answer (InvalidMessage), after a handshake that looked complete.
+        if used is not None and used.profile == 3 and (_profile_related(exc) or isinstance(exc, InvalidMessage)):
+            self._client_refused()
         fallback = self._state.get(FALLBACK_STATE)
         if fallback is None or (used is not None and used.profile != self._in_use) or not _profile_related(exc):
             return

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 RENEW_BEFORE = timedelta(days=30)  # A03.FR.02: "will expire in one month"
 CHECK_EVERY = 24 * 3600.0  # s: the expiry is looked at on start and daily
+TRIAL_ATTEMPTS = 3  # refused connects with a new certificate before the one before it is back
 
 
 class ClientCertificate:
@@ -59,6 +60,7 @@ class ClientCertificate:
         self._key_type = key_type
         self._renew_link: Callable[[str], None] = lambda _: None
         self._reconnect = False  # a certificate was just installed: the next connection uses it
+        self._refusals = 0  # connects in a row the CSMS refused with an untried certificate
 
     def watch(self, renew_link: Callable[[str], None]) -> None:
         self._renew_link = renew_link
@@ -116,7 +118,22 @@ class ClientCertificate:
         """A connection under profile 3 with the installed certificate proves it works: the
         one before it may go (A02.FR.10)."""
         if self._config.integer("SecurityProfile") == 3 and self._files.is_installed(self._files.in_use(self._clock.now())):
-            self._files.discard_previous()
+            self._files.proven()
+            self._refusals = 0
+
+    def refused(self) -> None:
+        """A profile 3 connect failed as a refused certificate makes it fail (TLS). After
+        TRIAL_ATTEMPTS in a row with a new, untried certificate, the one before it is used again:
+        a CSMS that will not take what its CA signed must not lock the station out."""
+        if not (self._files.untried and self._files.is_installed(self._files.in_use(self._clock.now()))):
+            return
+        self._refusals += 1
+        if self._refusals < TRIAL_ATTEMPTS:
+            return
+        self._refusals = 0
+        self._files.roll_back()
+        log.error("the CSMS refused %d connects with the new client certificate; back to the one before it", TRIAL_ATTEMPTS)
+        self._events.raise_event(SecurityEvent.invalid_charge_point_certificate, "the CSMS refused the new certificate")
 
     def summary(self) -> dict[str, Any]:
         """For `chargepoint status`: the certificate profile 3 presents, and whether a CSR waits."""

@@ -31,6 +31,7 @@ class ClientCertificateFiles:
         self._pending = directory / "pending.key"
         self._installed = (directory / "certificate.pem", directory / "key.pem")
         self._previous = (directory / "previous.pem", directory / "previous.key")
+        self._untried = directory / "untried"  # the installed one has carried no connection yet
 
     def pending_key(self) -> PrivateKey | None:
         """None when no request is pending, or when the file is no key the station made (then no
@@ -60,9 +61,30 @@ class ClientCertificateFiles:
             for current, previous in zip(self._installed, self._previous):
                 os.replace(current, previous)
         certificate, key_file = self._installed
+        write_private(self._untried, b"")
         write_private(key_file, _pem(key))
         write_private(certificate, chain.encode())
         self._pending.unlink()
+
+    @property
+    def untried(self) -> bool:
+        return self._untried.exists()
+
+    def proven(self) -> None:
+        """The installed certificate carried a connection: the one before it may go (A02.FR.10)."""
+        self._untried.unlink(missing_ok=True)
+        for path in self._previous:
+            path.unlink(missing_ok=True)
+
+    def roll_back(self) -> None:
+        """The CSMS refuses the installed certificate: the one before it is in use again (the
+        previous files, or the settings')."""
+        for installed, previous in zip(self._installed, self._previous):
+            if previous.exists():
+                os.replace(previous, installed)
+            else:
+                installed.unlink(missing_ok=True)
+        self._untried.unlink(missing_ok=True)
 
     def in_use(self, now: datetime) -> CertificateFiles | None:
         """The newest certificate valid from now on (A02.FR.08, A02.FR.09): the installed one
@@ -81,10 +103,6 @@ class ClientCertificateFiles:
 
     def is_installed(self, files: CertificateFiles | None) -> bool:
         return files == self._installed
-
-    def discard_previous(self) -> None:
-        for path in self._previous:
-            path.unlink(missing_ok=True)
 
 
 def _leaf(path: Path) -> x509.Certificate | None:
