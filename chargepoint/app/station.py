@@ -12,8 +12,8 @@ import contextlib
 import logging
 from typing import Any
 
-from ocpp.v16 import call
 from cryptography import x509
+from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType, UploadLogStatus
 
 from chargepoint.app.configuration import link_config, open_configuration
