@@ -40,9 +40,10 @@ PROFILE_ACTIONS = {
 }
 CSMS_ACTIONS = tuple(sorted(a for actions in PROFILE_ACTIONS.values() for a in actions))
 SECURITY_ACTIONS = (
-    "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage", "GetInstalledCertificateIds", "GetLog",
-    "InstallCertificate", "SignedUpdateFirmware",
+    "DeleteCertificate", "GetInstalledCertificateIds", "GetLog", "InstallCertificate", "SignedUpdateFirmware",
 )
+# Answered on every model, outside SupportedFeatureProfiles (security/): not fuzzed here.
+SECURITY_SERVED = ("CertificateSigned", "ExtendedTriggerMessage")
 STATION_ACTIONS = (
     "Authorize", "BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
     "MeterValues", "StartTransaction", "StatusNotification", "StopTransaction", "SecurityEventNotification",
@@ -164,7 +165,7 @@ def _overrides(keys: Collection[str], vendors: Collection[str]) -> dict[str, dic
 
 
 def unknown_actions() -> st.SearchStrategy[Probe]:
-    known = set(CSMS_ACTIONS + SECURITY_ACTIONS + STATION_ACTIONS + ("DataTransfer", "SignCertificate"))
+    known = set(CSMS_ACTIONS + SECURITY_ACTIONS + SECURITY_SERVED + STATION_ACTIONS + ("DataTransfer", "SignCertificate"))
     names = st.one_of(
         st.text(max_size=40),
         st.sampled_from(CSMS_ACTIONS).map(str.lower),

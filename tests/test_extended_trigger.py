@@ -24,6 +24,14 @@ EXPECTED: dict[str, tuple[str, dict[str, object]]] = {
     "SignChargePointCertificate": ("SignCertificate", {}),
 }
 
+MALFORMED = [
+    ("ExtendedTriggerMessage", {"requestedMessage": "WakeUp"}, "PropertyConstraintViolation"),
+    ("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat", "connectorId": "one"}, "TypeConstraintViolation"),
+    ("ExtendedTriggerMessage", {}, "ProtocolError"),
+    ("CertificateSigned", {"certificateChain": 42}, "TypeConstraintViolation"),
+    ("CertificateSigned", {"certificateChain": "x" * 10_001}, "TypeConstraintViolation"),  # §5.1: string[0..10000]
+]
+
 
 async def test_each_requested_message_follows_the_accepted_answer_on_wemob(tmp_path: Path) -> None:
     assert set(EXPECTED) == MESSAGES
@@ -50,6 +58,11 @@ async def test_each_requested_message_follows_the_accepted_answer_on_wemob(tmp_p
         await csms.wait_for("Heartbeat", after=mark)  # what was Rejected would have come before it
         sent = [f.action for f in csms.frames[mark:] if f.direction == "in" and f.message_type == 2]
         assert sent == ["Heartbeat"], sent
+        # Malformed requests get their CALLERROR (OCPP-J §4.2.3), and the station answers on.
+        for action, payload, code in MALFORMED:
+            response = await csms.call_raw(action, payload)
+            assert (response[0], response[2]) == (4, code), (action, payload, response)
+        assert (await csms.call(call.ExtendedTriggerMessage(requested_message="Heartbeat"))).status == "Accepted"
 
 
 @pytest.mark.parametrize(
