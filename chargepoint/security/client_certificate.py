@@ -71,7 +71,7 @@ class ClientCertificate:
 
     async def request_signing(self, why: str) -> None:
         """A new key pair, kept as the pending key (a newer request replaces it), and its CSR
-        in SignCertificate.req. The key is made off the event loop: RSA takes seconds on a board."""
+        in SignCertificate.req. The key is made off the event loop: RSA can take a second on a board."""
         problem = self.cannot_sign()
         if problem is not None:
             log.warning("no SignCertificate (%s): %s", why, problem)

@@ -1,9 +1,10 @@
 """The station's new key pair and its PKCS#10 certificate signing request (whitepaper A02.FR.02,
 A02.FR.03, A02.FR.13). The key is made on the board and only its public half leaves it.
 
-ECDSA P-256 by default: at the strength the whitepaper asks (A00.FR.501, 112 bits and more) it is
-made in milliseconds on a small ARM board, where RSA 2048 takes seconds; RSA 2048 is there for a
-CA that signs nothing else. The CSR is signed with SHA-256 (A00.FR.506).
+ECDSA P-256 by default: at the strength the whitepaper asks (A00.FR.501, 112 bits and more) a key
+takes well under a millisecond on a laptop core, where RSA 2048 takes about 80 ms and up to 200
+(bench/client_key.py), many times that on a board's small ARM core; RSA 2048 is there for a CA
+that signs nothing else. The CSR is signed with SHA-256 (A00.FR.506).
 """
 
 from __future__ import annotations
