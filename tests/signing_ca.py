@@ -68,8 +68,9 @@ class SigningCa:
         key_file.chmod(0o600)
         return {"tls_ca": str(self.ca_file), "tls_cert": str(cert_file), "tls_key": str(key_file)}
 
-    def server(self) -> ssl.SSLContext:
-        """A CSMS on localhost that requires a client certificate of this CA."""
+    def server(self, client_certificates: ssl.VerifyMode = ssl.CERT_REQUIRED) -> ssl.SSLContext:
+        """A CSMS on localhost that asks for a client certificate of this CA (profile 3), or
+        takes one when offered (CERT_OPTIONAL, profile 2 and 3)."""
         key = ec.generate_private_key(ec.SECP256R1())
         cert_file, key_file = self._directory / "csms.pem", self._directory / "csms.key"
         cert_file.write_bytes(self._build(_name("localhost"), key.public_key(), 30, dns="localhost").public_bytes(Encoding.PEM))
@@ -77,5 +78,5 @@ class SigningCa:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_file, key_file)
         context.load_verify_locations(cadata=self.pem)
-        context.verify_mode = ssl.CERT_REQUIRED
+        context.verify_mode = client_certificates
         return context

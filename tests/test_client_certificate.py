@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -196,3 +197,24 @@ async def test_a_new_certificate_the_csms_refuses_gives_way_to_the_one_before(tm
     assert csms.client_certificates == [factory, factory]
     assert "back to the one before it" in caplog.text
     assert not (tmp_path / "cp" / "client_certificate" / "certificate.pem").exists()
+
+
+async def test_a_profile_2_station_given_its_first_certificate_can_go_to_profile_3(tmp_path: Path) -> None:
+    """No tls_cert: profile 3 is Rejected until the CSMS has had a certificate signed (A02)."""
+    key = "00112233445566778899aabbccddeeff"
+    ca = SigningCa(tmp_path / "pki")
+    keys = {"SecurityProfile": "2", "CpoName": "Test CPO"}
+    async with Csms(tls=ca.server(ssl.CERT_OPTIONAL), basic_auth=(IDENTITY, bytes.fromhex(key))) as csms, running_station(
+        csms, tmp_path / "cp", keys, password=key, tls_ca=str(ca.ca_file)
+    ):
+        raise_to_3 = call.ChangeConfiguration(key="SecurityProfile", value="3")
+        assert (await csms.call(raise_to_3)).status == "Rejected"
+        assert (await csms.call(SIGN)).status == "Accepted"
+        signed = ca.sign((await csms.wait_for("SignCertificate")).payload["csr"])
+        assert (await csms.call(call.CertificateSigned(certificate_chain=signed))).status == "Accepted"
+        csms.basic_auth = None  # from now on it knows the station by its certificate
+        assert (await csms.call(raise_to_3)).status == "Accepted"
+        await csms.wait_connections(2, timeout=20)
+        await csms.call(call.GetConfiguration(key=["CpoName"]))  # the new link is up
+        assert csms.last_headers is not None and "Authorization" not in csms.last_headers
+    assert csms.client_certificates == [None, x509.load_pem_x509_certificate(signed.encode()).public_bytes(Encoding.DER)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from chargepoint.app.features import IMPLEMENTED
 from chargepoint.app.settings import Settings
@@ -11,6 +12,7 @@ from chargepoint.infra.state import KeyTable
 from chargepoint.link.config import LinkConfig
 from chargepoint.link.security import authorization_key, security_profile_rule
 from chargepoint.metering.values import MEASURAND_KEYS, capability_rule
+from chargepoint.security.client_files import ClientCertificateFiles
 from configkeys import Configuration, catalogue_for, get_profile
 from drivers.meter_url import figures_of
 
@@ -27,6 +29,12 @@ def link_config(settings: Settings) -> LinkConfig:
     )
 
 
+def client_certificate_files(settings: Settings) -> ClientCertificateFiles:
+    """The station's client certificate: one the CSMS signed, else tls_cert / tls_key."""
+    factory = (settings.tls_cert, settings.tls_key) if settings.tls_cert is not None else None
+    return ClientCertificateFiles(settings.client_certificate_dir, factory)
+
+
 def open_configuration(settings: Settings, db: Database) -> Configuration:
     profile = get_profile(settings.profile)
     model = replace(profile.model(settings.model), feature_profiles=settings.feature_profiles)  # with extra_profiles
@@ -37,7 +45,9 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
         initial["ReserveConnectorZeroSupported"] = "true"
     catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)
     config = Configuration(catalogue, KeyTable(db), initial=initial)
-    config.add_validator("SecurityProfile", security_profile_rule(config, link_config(settings)))
+    client_certificate = client_certificate_files(settings)
+    profile_rule = security_profile_rule(config, link_config(settings), lambda: client_certificate.in_use(datetime.now(UTC)))
+    config.add_validator("SecurityProfile", profile_rule)
     rule = capability_rule(meter_figures(settings))
     for key in MEASURAND_KEYS:
         if config.has(key):

@@ -16,7 +16,7 @@ from cryptography import x509
 from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType, UploadLogStatus
 
-from chargepoint.app.configuration import link_config, open_configuration
+from chargepoint.app.configuration import client_certificate_files, link_config, open_configuration
 from chargepoint.app.features import FEATURES, Feature
 from chargepoint.app.file_jobs import diagnostics, firmware_updates
 from chargepoint.app.hardware import meter_for, simulated_emergency_stop, simulated_evse
@@ -57,7 +57,6 @@ from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
 from chargepoint.security.certificates import CertificateStore, CertificateUse
 from chargepoint.security.client_certificate import ClientCertificate
-from chargepoint.security.client_files import ClientCertificateFiles
 from chargepoint.security.extended_trigger import ExtendedTriggers
 from chargepoint.security.notifications import SecurityEvents
 from chargepoint.smart_charging.enforcement import LimitEnforcer
@@ -93,8 +92,7 @@ class Station:
             **boot_notification_fields(model, settings.identity, firmware_version=self.firmware_version)
         )
         link = link_config(settings)
-        factory = (settings.tls_cert, settings.tls_key) if settings.tls_cert is not None else None
-        self.client_files = ClientCertificateFiles(settings.client_certificate_dir, factory)
+        self.client_files = client_certificate_files(settings)
         security = SecurityProfiles(
             self.config, link, self._state, lambda: self.client_files.in_use(self.clock.now()),
             lambda: self.client_certificate.refused(),

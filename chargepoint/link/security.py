@@ -71,7 +71,11 @@ def basic_password(key: str, profile: int, password: str | None) -> bytes:
     return bytes.fromhex(key)
 
 
-def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[str], str | None]:
+def security_profile_rule(
+    config: Configuration, link: LinkConfig, client_certificate: ClientFiles = lambda: None
+) -> Callable[[str], str | None]:
+    """`client_certificate`: one the CSMS signed (CertificateSigned) also makes profile 3 possible."""
+
     def check(value: str) -> str | None:
         wanted, current = int(value), config.integer(PROFILE_KEY)
         if wanted <= current:
@@ -80,8 +84,8 @@ def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[
             return f"profile {wanted} needs an AuthorizationKey of 16 to 20 bytes for HTTP Basic auth (A05.FR.02)"
         if wanted >= 2 and (not link.secure or link.tls_ca is None):
             return f"profile {wanted} needs a wss:// csms_url and the CSMS's CA (tls_ca)"
-        if wanted == 3 and link.tls_cert is None:
-            return "profile 3 needs a client certificate (tls_cert, tls_key)"
+        if wanted == 3 and link.tls_cert is None and client_certificate() is None:
+            return "profile 3 needs a client certificate (tls_cert, tls_key, or one the CSMS signed)"
         return None
 
     return check
@@ -135,7 +139,7 @@ class SecurityProfiles:
             raise InsecureLink(f"SecurityProfile {profile} needs TLS; refusing to connect to a ws:// csms_url")
         if profile >= 2 and link.tls_ca is None:
             raise InsecureLink(f"SecurityProfile {profile} needs the CSMS's CA; tls_ca is not set")
-        if profile == 3 and link.tls_cert is None:
+        if profile == 3 and link.tls_cert is None and self._client_certificate() is None:
             raise InsecureLink("SecurityProfile 3 needs a client certificate; tls_cert is not set")
         if profile in (1, 2) and not is_whitepaper_key(self._config.value(KEY)):
             raise InsecureLink(
