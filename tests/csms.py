@@ -231,6 +231,7 @@ class Csms:
         self.refused = 0  # upgrades answered with 401
         self.last_path: str | None = None  # of the last upgrade request, accepted or not
         self.last_headers: Headers | None = None
+        self.client_certificates: list[bytes | None] = []  # DER the station presented, per connection
 
         self._port = port
         self._tls = tls  # serve wss:// on "localhost" with this server context
@@ -419,6 +420,8 @@ class Csms:
         self._station = station
         self._stations[identity] = station
         self.connections += 1
+        tls = connection.transport.get_extra_info("ssl_object")
+        self.client_certificates.append(tls.getpeercert(binary_form=True) if tls is not None else None)
         self._connected.set()
         try:
             await station.start()

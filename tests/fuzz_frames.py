@@ -44,7 +44,7 @@ SECURITY_ACTIONS = (
     "InstallCertificate", "SignedUpdateFirmware",
 )
 # Whitepaper actions every station serves, whatever SupportedFeatureProfiles says.
-WHITEPAPER_SERVED = ("GetLog",)
+WHITEPAPER_SERVED = ("CertificateSigned", "ExtendedTriggerMessage", "GetLog")
 STATION_ACTIONS = (
     "Authorize", "BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
     "MeterValues", "StartTransaction", "StatusNotification", "StopTransaction", "SecurityEventNotification",

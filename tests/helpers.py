@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Literal
 
 from ocpp.v16 import call
 
+from chargepoint.app.settings import Settings
+from chargepoint.app.station import Station
 from tests.conftest import Daemon, booted, eventually
 from tests.csms import Csms, Frame
 
@@ -95,3 +100,23 @@ async def answered_on_the_same_link(csms: Csms, daemon: Daemon) -> None:
     assert answer.configuration_key[0]["key"] == "HeartbeatInterval"
     assert csms.connections == 1, daemon.logs()[-2000:]
     assert "Traceback" not in daemon.logs() and "link task failed" not in daemon.logs(), daemon.logs()[-3000:]
+
+
+
+@contextlib.asynccontextmanager
+async def running_station(
+    csms: Csms, data_dir: Path, keys: dict[str, str] | None = None, **settings: Any
+) -> AsyncIterator[Station]:
+    """A Station in this event loop (no daemon), with `keys` set as `config set` would before
+    it starts; yielded once it is booted and has reported connector 1."""
+    values: dict[str, Any] = {"identity": "CP-TEST-1", "csms_url": csms.url, "data_dir": data_dir, "reconnect_max_delay": 1}
+    station = Station(Settings(**(values | settings)))
+    for key, value in (keys or {}).items():
+        assert station.config.change(key, value) == "Accepted", key
+    task = asyncio.create_task(station.run())
+    try:
+        await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1, timeout=20)
+        yield station
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

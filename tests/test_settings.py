@@ -50,6 +50,7 @@ BAD_SETTINGS = {
     "invalid TOML": ("profile = [\n", ["config", "TOML"]),
     "meters mismatch": ('model = "wemob-parking-ac22"\nmeters = ["sim"]\n', ["meters", "2"]),
     "unknown time zone": ('timezone = "Mars/Olympus"\n', ["timezone", "IANA", "Europe/Lisbon", "Mars/Olympus"]),
+    "unknown client key type": ('client_key_type = "dsa-1024"\n', ["client_key_type", "ec-p256", "rsa-2048"]),
 }
 
 

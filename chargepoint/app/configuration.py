@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from ocpp.v16.enums import Measurand
 
@@ -16,6 +17,7 @@ from chargepoint.link.config import LinkConfig
 from chargepoint.link.security import authorization_key, security_profile_rule
 from chargepoint.metering.signing import PUBLIC_KEY_KEY, DeviceKey
 from chargepoint.metering.values import DEFAULT_MEASURAND, MEASURAND_KEYS, capability_rule
+from chargepoint.security.client_files import ClientCertificateFiles
 from configkeys import Access, Configuration, FeatureProfile, KeyDef, KeyType, catalogue_for, get_profile
 
 
@@ -29,6 +31,12 @@ def link_config(settings: Settings) -> LinkConfig:
         settings.tls_key,
         settings.password.get_secret_value() if settings.password else None,
     )
+
+
+def client_certificate_files(settings: Settings) -> ClientCertificateFiles:
+    """The station's client certificate: one the CSMS signed, else tls_cert / tls_key."""
+    factory = (settings.tls_cert, settings.tls_key) if settings.tls_cert is not None else None
+    return ClientCertificateFiles(settings.client_certificate_dir, factory)
 
 
 def open_configuration(settings: Settings, db: Database) -> Configuration:
@@ -46,7 +54,9 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
         catalogue[PUBLIC_KEY_KEY] = KeyDef(PUBLIC_KEY_KEY, KeyType.STRING, Access.R, FeatureProfile.CUSTOM)
         fixed[PUBLIC_KEY_KEY] = DeviceKey.of(settings.data_dir).public_hex()
     config = Configuration(catalogue, KeyTable(db), fixed=fixed, initial=initial)
-    config.add_validator("SecurityProfile", security_profile_rule(config, link_config(settings)))
+    client_certificate = client_certificate_files(settings)
+    profile_rule = security_profile_rule(config, link_config(settings), lambda: client_certificate.in_use(datetime.now(UTC)))
+    config.add_validator("SecurityProfile", profile_rule)
     rule = capability_rule(figures)
     for key in MEASURAND_KEYS:
         if config.has(key):

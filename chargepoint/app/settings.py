@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     tls_ca: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # The key pair the station makes for a new client certificate (SignCertificate).
+    client_key_type: Literal["ec-p256", "rsa-2048"] = "ec-p256"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     frame_log: Path | None = None
     # The frame log's own rotation: a board's flash holds at most max_bytes × files of frames.
@@ -251,6 +253,10 @@ class Settings(BaseSettings):
     @property
     def certificate_dir(self) -> Path:
         return self.data_dir / "certificates"
+
+    @property
+    def client_certificate_dir(self) -> Path:
+        return self.data_dir / "client_certificate"
 
     @property
     def control_socket(self) -> Path:

@@ -12,10 +12,11 @@ import contextlib
 import logging
 from typing import Any
 
+from cryptography import x509
 from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType
 
-from chargepoint.app.configuration import link_config, open_configuration
+from chargepoint.app.configuration import client_certificate_files, link_config, open_configuration
 from chargepoint.app.features import FEATURES, Feature
 from chargepoint.app.file_jobs import diagnostics, firmware_updates, transfer_options
 from chargepoint.app.hardware import meter_for, reading_figures, simulated_emergency_stop, simulated_evse
@@ -56,11 +57,13 @@ from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
 from chargepoint.security.bench import SecurityBench
-from chargepoint.security.certificates import CertificateStore
+from chargepoint.security.certificates import CertificateStore, CertificateUse
+from chargepoint.security.client_certificate import ClientCertificate
 from chargepoint.security.events import SecurityEvent
 from chargepoint.security.get_log import LogUploads
 from chargepoint.security.log import SecurityLog
 from chargepoint.security.notifications import SecurityEvents, link_report
+from chargepoint.security.extended_trigger import ExtendedTriggers
 from chargepoint.security.system import DiskWatch, watch_clock
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
@@ -94,7 +97,11 @@ class Station:
             **boot_notification_fields(model, settings.identity, firmware_version=self.firmware_version)
         )
         link = link_config(settings)
-        security = SecurityProfiles(self.config, link, self._state)
+        self.client_files = client_certificate_files(settings)
+        security = SecurityProfiles(
+            self.config, link, self._state, lambda: self.client_files.in_use(self.clock.now()),
+            lambda: self.client_certificate.refused(),
+        )
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
         self.security_events = SecurityEvents(
@@ -105,6 +112,12 @@ class Station:
         watch_clock(self.clock, self.security_events)
         self._disk = DiskWatch(settings.data_dir, self.security_events)
         self.certificates = CertificateStore(settings.certificate_dir)
+        self.client_certificate = ClientCertificate(
+            self.link, self.config, self.client_files, self._trusted_roots, self.security_events, self.clock,
+            settings.identity, settings.client_key_type,
+        )
+        self.client_certificate.watch(self.link.renew)
+        self.link.on_registered(self.client_certificate.registered)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
         self.link.on_registered(self.security_events.registered)  # first: before the StatusNotifications
         self.link.on_registered(self.reporter.registered)
@@ -139,9 +152,9 @@ class Station:
         self.vendor = vendor_parts(settings, self.config, self._state, self.connectors, self.clock, self.data_transfer)
         self._profile_features(scrubber)
         served = set(self.config.csl("SupportedFeatureProfiles"))
-        self.link.serve(
-            merge_routes(f for f in self._features(builder, served) if f.profile in served), self.data_transfer.lenience
-        )
+        triggers = Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot, self._job_status(served))
+        profile_features = [f for f in self._features(triggers, served) if f.profile in served]
+        self.link.serve(merge_routes([*profile_features, *self._security_features(triggers)]), self.data_transfer.lenience)
         self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
         bench = BenchCommands(
             self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
@@ -187,7 +200,7 @@ class Station:
             connectors.append(connector)
         return Connectors(connectors)
 
-    def _features(self, builder: MeterValueBuilder, served: set[str]) -> list[Feature]:
+    def _features(self, triggers: Triggers, served: set[str]) -> list[Feature]:
         """Every feature the station has; only those of served profiles get their actions. Each
         must be in `features.FEATURES`, where SupportedFeatureProfiles is derived from."""
         tx_profiles = self.smart_charging if self.smart_charging.profile in served else None
@@ -200,7 +213,7 @@ class Station:
             AuthorizationCache(self._id_tags, self.config),
             self.data_transfer,
             LocalListManagement(self._id_tags, self.config),
-            Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot, self._job_status(served)),
+            triggers,
             self.smart_charging,
             self.firmware,
             self.diagnostics,
@@ -211,6 +224,21 @@ class Station:
         if unlisted:
             raise ValueError(f"features missing from app.features.FEATURES: {', '.join(unlisted)}")
         return features
+
+    def _security_features(self, triggers: Triggers) -> list[object]:
+        """The whitepaper's messages, served on every model: they belong to no feature profile of
+        §3, so SupportedFeatureProfiles never names them."""
+        extended = ExtendedTriggers(
+            self.link, triggers, self.client_certificate, lambda: self.firmware.status, self.log_uploads.status
+        )
+        return [self.client_certificate, extended]
+
+    def _trusted_roots(self) -> list[x509.Certificate]:
+        """The CSMS roots a certificate the CSMS signs for us must chain to: tls_ca and the
+        installed CentralSystemRootCertificates."""
+        ca = self.settings.tls_ca
+        from_settings = x509.load_pem_x509_certificates(ca.read_bytes()) if ca is not None and ca.exists() else []
+        return [*from_settings, *self.certificates.installed(CertificateUse.central_system_root)]
 
     def _job_status(self, served: set[str]) -> dict[MessageTrigger, Any]:
         """TriggerMessage asks the owner of each job (MicroOcpp's shape); none where unserved."""
@@ -226,6 +254,7 @@ class Station:
         return {
             "firmware": self.firmware.summary(),
             "diagnostics": self.diagnostics.summary(),
+            "client_certificate": self.client_certificate.summary(),
             **self.reservations.summary(),
             **self.vendor.status(),
         }
@@ -274,7 +303,7 @@ class Station:
                 for w in (
                     self.link.run(), self.queue.run(), self.aligned.run(), self.enforcer.run(), self.firmware.run(),
                     self.reservations.run(), self.db.watch(), self.security_events.run(),
-                    self._disk.run(),
+                    self._disk.run(), self.client_certificate.run(),
                 )
             ]
             workers += [loop.create_task(worker()) for worker in self.vendor.workers]

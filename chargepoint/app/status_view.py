@@ -35,7 +35,13 @@ def human_status(reply: dict[str, Any]) -> str:
         where = f"connector {r['connector']}" if r["connector"] else "any connector"
         group = f" (group {r['parent_id_tag']})" if r["parent_id_tag"] else ""
         lines.append(f"reservation {r['reservation_id']}: {where} for {r['id_tag']}{group} until {r['expiry_date']}")
+    lines += _client_certificate_lines(reply.get("client_certificate", {}))
     return "\n".join(lines)
+
+
+def _client_certificate_lines(certificate: dict[str, Any]) -> list[str]:
+    lines = [f"client certificate: {certificate['subject']}  until: {certificate['valid_until']}"] if certificate.get("subject") else []
+    return lines + (["client certificate: a signing request waits for its certificate"] if certificate.get("pending") else [])
 
 
 def _link_error_text(reply: dict[str, Any]) -> str:

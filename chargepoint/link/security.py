@@ -17,8 +17,9 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from chargepoint.infra.state import StateTable
 from chargepoint.link.config import LinkConfig
@@ -35,6 +36,10 @@ HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH: a good certificate, but 
 # What OpenSSL names a handshake that failed on the TLS version or on the cipher suites offered.
 _OLD_TLS = frozenset({"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "WRONG_SSL_VERSION"})
 _NO_CIPHER = frozenset({"SSLV3_ALERT_HANDSHAKE_FAILURE", "NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE"})
+
+
+# The client certificate and its key (None: in the same file) to present, when not the settings'.
+ClientFiles = Callable[[], tuple[Path, Path | None] | None]
 
 
 class InsecureLink(Exception):
@@ -71,7 +76,11 @@ def basic_password(key: str, profile: int, password: str | None) -> bytes:
     return bytes.fromhex(key)
 
 
-def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[str], str | None]:
+def security_profile_rule(
+    config: Configuration, link: LinkConfig, client_certificate: ClientFiles = lambda: None
+) -> Callable[[str], str | None]:
+    """`client_certificate`: one the CSMS signed (CertificateSigned) also makes profile 3 possible."""
+
     def check(value: str) -> str | None:
         wanted, current = int(value), config.integer(PROFILE_KEY)
         if wanted <= current:
@@ -80,8 +89,8 @@ def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[
             return f"profile {wanted} needs an AuthorizationKey of 16 to 20 bytes for HTTP Basic auth (A05.FR.02)"
         if wanted >= 2 and (not link.secure or link.tls_ca is None):
             return f"profile {wanted} needs a wss:// csms_url and the CSMS's CA (tls_ca)"
-        if wanted == 3 and link.tls_cert is None:
-            return "profile 3 needs a client certificate (tls_cert, tls_key)"
+        if wanted == 3 and link.tls_cert is None and client_certificate() is None:
+            return "profile 3 needs a client certificate (tls_cert, tls_key, or one the CSMS signed)"
         return None
 
     return check
@@ -90,9 +99,18 @@ def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[
 class SecurityProfiles:
     """What the next connection presents, and the trial of a freshly raised profile."""
 
-    def __init__(self, config: Configuration, link: LinkConfig, state: StateTable) -> None:
+    def __init__(
+        self,
+        config: Configuration,
+        link: LinkConfig,
+        state: StateTable,
+        client_certificate: ClientFiles = lambda: None,
+        client_refused: Callable[[], None] = lambda: None,
+    ) -> None:
         self._config = config
         self._link = link
+        self._client_certificate = client_certificate
+        self._client_refused = client_refused  # a profile 3 connect failed as a certificate can make it
         self._state = state
         self._in_use = config.integer(PROFILE_KEY)
         self._failures = 0
@@ -137,7 +155,7 @@ class SecurityProfiles:
             raise InsecureLink(f"SecurityProfile {profile} needs TLS; refusing to connect to a ws:// csms_url")
         if profile >= 2 and link.tls_ca is None:
             raise InsecureLink(f"SecurityProfile {profile} needs the CSMS's CA; tls_ca is not set")
-        if profile == 3 and link.tls_cert is None:
+        if profile == 3 and link.tls_cert is None and self._client_certificate() is None:
             raise InsecureLink("SecurityProfile 3 needs a client certificate; tls_cert is not set")
         if profile in (1, 2) and not is_whitepaper_key(self._config.value(KEY)):
             raise InsecureLink(
@@ -164,6 +182,10 @@ class SecurityProfiles:
         event = connect_failure_event(exc)
         if event is not None:
             self._raise(*event)
+        # Under TLS 1.3 a CSMS refusing the client certificate shows as a close before the
+        # upgrade's answer (InvalidMessage), after a handshake that looked complete.
+        if used is not None and used.profile == 3 and (_profile_related(exc) or isinstance(exc, InvalidMessage)):
+            self._client_refused()
         fallback = self._state.get(FALLBACK_STATE)
         if fallback is None or (used is not None and used.profile != self._in_use) or not _profile_related(exc):
             return
@@ -193,8 +215,10 @@ class SecurityProfiles:
         Profiles 0 and 1 over wss:// still verify the CSMS, against tls_ca or the system store."""
         link = self._link
         context = ssl.create_default_context(cafile=link.tls_ca)
-        if profile == 3 and link.tls_cert is not None:
-            context.load_cert_chain(link.tls_cert, link.tls_key)
+        # One the CSMS signed (CertificateSigned) goes before the settings' (whitepaper A02.FR.08).
+        certificate, key = self._client_certificate() or (link.tls_cert, link.tls_key)
+        if profile == 3 and certificate is not None:
+            context.load_cert_chain(certificate, key)
         return context
 
 

@@ -59,15 +59,23 @@ class Triggers:
 
     @on(Action.trigger_message, skip_schema_validation=True)
     def answer(self, requested_message: str, connector_id: int | None = None) -> call_result.TriggerMessage:
-        if connector_id is not None and not 0 <= connector_id <= len(self._connectors):
+        if not self.known_connector(connector_id):
             return call_result.TriggerMessage(status=TriggerMessageStatus.rejected)
         if requested_message not in {m.value for m in MessageTrigger}:
             return call_result.TriggerMessage(status=TriggerMessageStatus.not_implemented)
         return call_result.TriggerMessage(status=TriggerMessageStatus.accepted)
 
+    def known_connector(self, connector_id: int | None) -> bool:
+        """None or 0 (the whole station) or one of its connectors; ExtendedTriggerMessage shares the rule."""
+        return connector_id is None or 0 <= connector_id <= len(self._connectors)
+
     @after(Action.trigger_message)
     async def send(self, requested_message: str, connector_id: int | None = None) -> None:
-        """After an Accepted answer; connector 0 or none means every connector where it applies."""
+        await self.deliver(requested_message, connector_id)
+
+    async def deliver(self, requested_message: str, connector_id: int | None = None) -> None:
+        """After an Accepted answer, also to ExtendedTriggerMessage; connector 0 or none means
+        every connector where it applies."""
         targets = [c for c in self._connectors if connector_id in (None, 0, c.id)]
         try:
             match requested_message:
