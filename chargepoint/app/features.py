@@ -44,4 +44,10 @@ FEATURES: tuple[type[Feature], ...] = (
     Reservations,
 )
 
-IMPLEMENTED = frozenset(feature.profile for feature in FEATURES)
+WHITEPAPER = FeatureProfile.SECURITY
+"""The profile of the Security Whitepaper's features (certificates, security events, signed
+firmware, logs). The whitepaper adds messages, not a §3 feature profile, so there is nothing to
+advertise: its features are served whenever they are wired, on every vendor, and the value is
+never in SupportedFeatureProfiles nor one `extra_profiles` may name."""
+
+IMPLEMENTED = frozenset(feature.profile for feature in FEATURES) - {WHITEPAPER}

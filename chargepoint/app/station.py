@@ -16,7 +16,7 @@ from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType
 
 from chargepoint.app.configuration import link_config, open_configuration
-from chargepoint.app.features import FEATURES, Feature
+from chargepoint.app.features import FEATURES, WHITEPAPER, Feature
 from chargepoint.app.file_jobs import diagnostics, firmware_updates
 from chargepoint.app.hardware import meter_for, simulated_emergency_stop, simulated_evse
 from chargepoint.app.settings import Settings
@@ -124,7 +124,7 @@ class Station:
         self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
         self.vendor = vendor_parts(settings, self.config, self._state, self.connectors, self.clock, self.data_transfer)
         self._profile_features(scrubber)
-        served = set(self.config.csl("SupportedFeatureProfiles"))
+        served = {*self.config.csl("SupportedFeatureProfiles"), WHITEPAPER}
         self.link.serve(
             merge_routes(f for f in self._features(builder, served) if f.profile in served), self.data_transfer.lenience
         )
