@@ -20,6 +20,7 @@ from chargepoint.diagnostics.feature import Diagnostics
 from chargepoint.firmware.feature import FirmwareUpdates
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
+from chargepoint.security.certificate_feature import CertificateManagement
 from chargepoint.smart_charging.feature import SmartCharging
 from configkeys import FeatureProfile
 
@@ -42,6 +43,7 @@ FEATURES: tuple[type[Feature], ...] = (
     FirmwareUpdates,
     Diagnostics,
     Reservations,
+    CertificateManagement,
 )
 
 WHITEPAPER = FeatureProfile.SECURITY

@@ -54,7 +54,8 @@ from chargepoint.metering.watch import MeterWatch
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
-from chargepoint.security.certificates import CertificateStore
+from chargepoint.security.certificate_feature import CertificateManagement
+from chargepoint.security.certificates import CertificateStore, CertificateUse
 from chargepoint.security.notifications import SecurityEvents
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
@@ -89,11 +90,13 @@ class Station:
             **boot_notification_fields(model, settings.identity, firmware_version=self.firmware_version)
         )
         link = link_config(settings)
-        security = SecurityProfiles(self.config, link, self._state)
+        self.certificates = CertificateStore(settings.certificate_dir)
+        security = SecurityProfiles(
+            self.config, link, self._state, lambda: self.certificates.trusted_pem(CertificateUse.central_system_root)
+        )
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
         self.security_events = SecurityEvents(self.link, self.clock)
-        self.certificates = CertificateStore(settings.certificate_dir)
         self.reporter = StatusReporter(self.link, self.config, self.clock)
         self.link.on_registered(self.reporter.registered)
         self._availability = AvailabilityTable(self.db)
@@ -185,6 +188,7 @@ class Station:
             self.firmware,
             self.diagnostics,
             self.reservations,
+            CertificateManagement(self.certificates, self.config, self.clock, self.security_events),
         ]
         unlisted = sorted({type(f).__name__ for f in features} - {f.__name__ for f in FEATURES})
         if unlisted:

@@ -85,8 +85,11 @@ def security_profile_rule(config: Configuration, link: LinkConfig) -> Callable[[
 class SecurityProfiles:
     """What the next connection presents, and the trial of a freshly raised profile."""
 
-    def __init__(self, config: Configuration, link: LinkConfig, state: StateTable) -> None:
+    def __init__(
+        self, config: Configuration, link: LinkConfig, state: StateTable, installed_roots: Callable[[], str] = str
+    ) -> None:
         self._config = config
+        self._installed_roots = installed_roots  # PEM text: the CSMS roots InstallCertificate put in
         self._link = link
         self._state = state
         self._in_use = config.integer(PROFILE_KEY)
@@ -174,6 +177,11 @@ class SecurityProfiles:
         Profiles 0 and 1 over wss:// still verify the CSMS, against tls_ca or the system store."""
         link = self._link
         context = ssl.create_default_context(cafile=link.tls_ca)
+        if roots := self._installed_roots():
+            # Beside tls_ca, so a CSMS can move to a new CA (whitepaper M05). A root rotated under
+            # AdditionalRootCertificateCheck is signed by the old one: partial chains (§7.1's note).
+            context.load_verify_locations(cadata=roots)
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         if profile == 3 and link.tls_cert is not None:
             context.load_cert_chain(link.tls_cert, link.tls_key)
         return context

@@ -1,7 +1,11 @@
 """The station's installed root certificates (whitepaper M03–M05), one PEM file each under
 `data_dir/certificates/<use>/`, named by the certificate's SHA-256 fingerprint so the same
 certificate installed twice is one file. Files are 0600 in a 0700 directory: the store decides
-whom the station trusts, so only the station's user may change it."""
+whom the station trusts, so only the station's user may change it.
+
+A CentralSystemRootCertificate replaced under AdditionalRootCertificateCheck stays trusted as the
+fallback (M05.FR.11) in `<use>/fallback/`, outside the count and the list the CSMS sees, until
+the next replacement."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
+
+FALLBACK = "fallback"
 
 
 class CertificateUse(StrEnum):
@@ -24,19 +30,53 @@ class CertificateStore:
         self._directory = directory
 
     def installed(self, use: CertificateUse) -> list[x509.Certificate]:
-        folder = self._directory / use.value
-        if not folder.is_dir():
-            return []
-        return [x509.load_pem_x509_certificate(path.read_bytes()) for path in sorted(folder.glob("*.pem"))]
+        return _load(self._directory / use.value)
+
+    def fallback(self, use: CertificateUse) -> list[x509.Certificate]:
+        return _load(self._directory / use.value / FALLBACK)
+
+    def count(self) -> int:
+        """What CertificateStoreMaxLength bounds: the roots of every use, fallback aside."""
+        return sum(len(self.installed(use)) for use in CertificateUse)
 
     def add(self, use: CertificateUse, certificate: x509.Certificate) -> None:
-        folder = self._directory / use.value
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        name = certificate.fingerprint(hashes.SHA256()).hex() + ".pem"
-        temporary = folder / (name + ".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(certificate.public_bytes(Encoding.PEM))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, folder / name)
+        _write(self._directory / use.value, certificate)
+
+    def remove(self, use: CertificateUse, certificate: x509.Certificate) -> None:
+        (self._directory / use.value / _name(certificate)).unlink(missing_ok=True)
+
+    def replace(self, use: CertificateUse, old: x509.Certificate, new: x509.Certificate) -> None:
+        """`new` in `old`'s place; `old` becomes the only fallback. Written before removed, so a
+        power cut in between leaves both trusted rather than neither."""
+        fallback = self._directory / use.value / FALLBACK
+        _write(self._directory / use.value, new)
+        for stale in fallback.glob("*.pem") if fallback.is_dir() else ():
+            stale.unlink()
+        _write(fallback, old)
+        self.remove(use, old)
+
+    def trusted_pem(self, use: CertificateUse) -> str:
+        """The installed roots and the fallback as PEM text, for an ssl context's cadata."""
+        return "".join(c.public_bytes(Encoding.PEM).decode() for c in (*self.installed(use), *self.fallback(use)))
+
+
+def _name(certificate: x509.Certificate) -> str:
+    return certificate.fingerprint(hashes.SHA256()).hex() + ".pem"
+
+
+def _load(folder: Path) -> list[x509.Certificate]:
+    if not folder.is_dir():
+        return []
+    return [x509.load_pem_x509_certificate(path.read_bytes()) for path in sorted(folder.glob("*.pem"))]
+
+
+def _write(folder: Path, certificate: x509.Certificate) -> None:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = _name(certificate)
+    temporary = folder / (name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(certificate.public_bytes(Encoding.PEM))
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, folder / name)
