@@ -21,6 +21,7 @@ from chargepoint.firmware.feature import FirmwareUpdates
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.security.certificate_feature import CertificateManagement
+from chargepoint.security.signed_firmware import SignedFirmwareUpdates
 from chargepoint.smart_charging.feature import SmartCharging
 from configkeys import FeatureProfile
 
@@ -44,6 +45,7 @@ FEATURES: tuple[type[Feature], ...] = (
     Diagnostics,
     Reservations,
     CertificateManagement,
+    SignedFirmwareUpdates,
 )
 
 WHITEPAPER = FeatureProfile.SECURITY

@@ -57,6 +57,7 @@ from chargepoint.reservation.store import ReservationStore
 from chargepoint.security.certificate_feature import CertificateManagement
 from chargepoint.security.certificates import CertificateStore, CertificateUse
 from chargepoint.security.notifications import SecurityEvents
+from chargepoint.security.signed_firmware import FirmwareSignatures, SignedFirmwareUpdates
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
 from chargepoint.smart_charging.schedule import Limits
@@ -146,9 +147,10 @@ class Station:
         self.enforcer = LimitEnforcer(profiles, self.connectors, limits, self.clock)
         self.smart_charging = SmartCharging(profiles, self.connectors, self.config, limits, self.clock, self.enforcer)
         parts = (self.link, self.config, self.clock)
+        self._signatures = FirmwareSignatures(self.certificates, self.clock, self.security_events)
         self.firmware = firmware_updates(
             settings, self.db, parts, self.station_status, self.connectors, self.firmware_version,
-            lambda: self._request_restart(ResetType.hard),
+            lambda: self._request_restart(ResetType.hard), (self._signatures, self.security_events),
         )
         self.diagnostics = diagnostics(settings, parts, self.transactions, self.frame_log, scrubber.scrub)
         self.reservations = Reservations(ReservationStore(self.db), self.station_status, self.connectors, self.config, self.clock)
@@ -189,6 +191,7 @@ class Station:
             self.diagnostics,
             self.reservations,
             CertificateManagement(self.certificates, self.config, self.clock, self.security_events),
+            SignedFirmwareUpdates(self.firmware, self._signatures, self.security_events),
         ]
         unlisted = sorted({type(f).__name__ for f in features} - {f.__name__ for f in FEATURES})
         if unlisted:

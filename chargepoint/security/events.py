@@ -45,6 +45,10 @@ CRITICAL = frozenset(
 )
 
 
+# L01.FR.02, FR.03: the firmware events are sent in a SecurityEventNotification, critical or not.
+PUSHED = CRITICAL | {SecurityEvent.invalid_firmware_signature, SecurityEvent.invalid_firmware_signing_certificate}
+
+
 class SecurityEventSink(Protocol):
     """What a part of the station that notices a security event is given: it reports the event
     where it happens, with what a technician needs to know (techInfo, no secrets)."""

@@ -9,7 +9,7 @@ from ocpp.v16 import call
 
 from chargepoint.infra.clock import Clock
 from chargepoint.link.outbox import Outbox, post
-from chargepoint.security.events import CRITICAL, SecurityEvent
+from chargepoint.security.events import PUSHED, SecurityEvent
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,6 @@ class SecurityEvents:
 
     def raise_event(self, kind: SecurityEvent, tech_info: str | None = None) -> None:
         log.warning("security event %s%s", kind.value, f": {tech_info}" if tech_info else "")
-        if kind in CRITICAL:
+        if kind in PUSHED:
             payload = call.SecurityEventNotification(type=kind.value, timestamp=self._clock.timestamp(), tech_info=tech_info and tech_info[:255])
             post(self._outbox, payload, f"SecurityEventNotification {kind.value}")
