@@ -64,7 +64,7 @@ def _events(csms: Csms) -> list[str]:
 
 async def _request(csms: Csms, location: str, signer: Issued, signature: str, **times: str) -> str:
     firmware: dict[str, Any] = {
-        "location": location, "retrieveDateTime": times.get("retrieve", _at(0)),
+        "location": location, "retrieveDateTime": times.get("retrieve", _at(-60)),
         "signingCertificate": signer.pem, "signature": signature,
     }
     if "install" in times:
@@ -96,7 +96,7 @@ async def test_a_good_signature_is_verified_installed_and_reported_after_the_res
         station = _station(csms, tmp_path / "station")
         task = await _booted(csms, station)
         await _with_manufacturer_root(csms, root)
-        answer = await _request(csms, firmware_server.url(f"/{IMAGE}"), signer, signature, retrieve=_at(0.5), install=_at(1.5))
+        answer = await _request(csms, firmware_server.url(f"/{IMAGE}"), signer, signature, retrieve=_at(1), install=_at(2))
         assert answer == "Accepted"
         assert await asyncio.wait_for(task, 30) == ResetType.hard  # installed: the restart a Hard reset makes
         assert _statuses(csms) == [

@@ -98,6 +98,7 @@ class UpdateStore:
     def forget(self, update: Update) -> None:
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM firmware_update WHERE id = ?", (update.id,))
+            conn.execute("DELETE FROM station_state WHERE name = ? AND json_extract(value, '$.id') = ?", (SIGNED_KEY, update.id))
 
 
 def _values(update: Update) -> tuple[object, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from ocpp.v16.enums import CertificateStatus
 
@@ -76,7 +76,7 @@ def _rotation(new: x509.Certificate, old: x509.Certificate) -> Verdict:
     which stays as the fallback."""
     try:
         new.verify_directly_issued_by(old)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return _rejected("not signed by the installed CentralSystemRootCertificate (AdditionalRootCertificateCheck, M05.FR.10)")
     return Verdict(CertificateStatus.accepted, "replaces the installed root, kept as the fallback (M05.FR.11)", new, old)
 

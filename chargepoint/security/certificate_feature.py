@@ -47,7 +47,8 @@ class CertificateManagement:
         ids = self.ids(CertificateUse(certificate_type))
         if not ids:
             return call_result.GetInstalledCertificateIds(status=GetInstalledCertificateStatus.not_found)
-        return call_result.GetInstalledCertificateIds(status=GetInstalledCertificateStatus.accepted, certificate_hash_data=ids)
+        accepted = GetInstalledCertificateStatus.accepted
+        return call_result.GetInstalledCertificateIds(status=accepted, certificate_hash_data=ids)
 
     @on(Action.delete_certificate, skip_schema_validation=True)
     async def delete_certificate(self, certificate_hash_data: dict[str, Any]) -> call_result.DeleteCertificate:
@@ -65,10 +66,13 @@ class CertificateManagement:
             verdict = self._keep(use, verdict)
         log.info("InstallCertificate %s: %s (%s)", use.value, verdict.status.value, verdict.reason)
         if verdict.status is CertificateStatus.rejected and use is CertificateUse.central_system_root:
-            self._events.raise_event(SecurityEvent.invalid_central_system_certificate, f"InstallCertificate refused: {verdict.reason}")
+            self._events.raise_event(SecurityEvent.invalid_central_system_certificate, f"refused: {verdict.reason}")
         elif verdict.certificate is not None and verdict.status is CertificateStatus.accepted:
-            self._events.raise_event(SecurityEvent.reconfiguration_of_security_parameters, f"{use.value} installed: {_subject(verdict.certificate)}")
+            self._changed(f"{use.value} installed", verdict.certificate)
         return verdict.status
+
+    def _changed(self, what: str, certificate: x509.Certificate) -> None:
+        self._events.raise_event(SecurityEvent.reconfiguration_of_security_parameters, f"{what}: {_subject(certificate)}")
 
     def _keep(self, use: CertificateUse, verdict: Verdict) -> Verdict:
         assert verdict.certificate is not None
@@ -97,7 +101,10 @@ class CertificateManagement:
     def _delete(self, use: CertificateUse, certificate: x509.Certificate) -> DeleteCertificateStatus:
         profile = self._config.integer(PROFILE_KEY)
         if use is CertificateUse.central_system_root and profile >= 2 and len(self._store.installed(use)) == 1:
-            log.warning("DeleteCertificate: Failed; the last CentralSystemRootCertificate validates the link under SecurityProfile %d (M04.FR.06)", profile)
+            log.warning(
+                "DeleteCertificate: Failed; the last CentralSystemRootCertificate validates the link"
+                " under SecurityProfile %d (M04.FR.06)", profile,
+            )
             return DeleteCertificateStatus.failed
         try:
             self._store.remove(use, certificate)
@@ -105,7 +112,7 @@ class CertificateManagement:
             log.error("DeleteCertificate: Failed; %s", exc.strerror or exc)
             return DeleteCertificateStatus.failed
         log.info("DeleteCertificate %s: Accepted (%s)", use.value, _subject(certificate))
-        self._events.raise_event(SecurityEvent.reconfiguration_of_security_parameters, f"{use.value} deleted: {_subject(certificate)}")
+        self._changed(f"{use.value} deleted", certificate)
         return DeleteCertificateStatus.accepted
 
     def _known(self, use: CertificateUse) -> list[x509.Certificate]:

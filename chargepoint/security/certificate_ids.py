@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
 
@@ -29,7 +29,7 @@ def issuer_of(certificate: x509.Certificate, candidates: Iterable[x509.Certifica
             continue
         try:
             certificate.verify_directly_issued_by(candidate)
-        except (ValueError, TypeError, InvalidSignature):
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
             continue
         return candidate
     return certificate
