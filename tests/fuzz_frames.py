@@ -37,12 +37,11 @@ PROFILE_ACTIONS = {
     "Reservation": ("CancelReservation", "ReserveNow"),
     "SmartCharging": ("ClearChargingProfile", "GetCompositeSchedule", "SetChargingProfile"),
     "RemoteTrigger": ("TriggerMessage",),
+    # The whitepaper's messages served on every vendor (app.features.WHITEPAPER), never advertised.
+    "Security": ("DeleteCertificate", "GetInstalledCertificateIds", "InstallCertificate", "SignedUpdateFirmware"),
 }
 CSMS_ACTIONS = tuple(sorted(a for actions in PROFILE_ACTIONS.values() for a in actions))
-SECURITY_ACTIONS = (
-    "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage", "GetInstalledCertificateIds", "GetLog",
-    "InstallCertificate", "SignedUpdateFirmware",
-)
+SECURITY_ACTIONS = ("CertificateSigned", "ExtendedTriggerMessage", "GetLog")  # whitepaper, not served
 STATION_ACTIONS = (
     "Authorize", "BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
     "MeterValues", "StartTransaction", "StatusNotification", "StopTransaction", "SecurityEventNotification",

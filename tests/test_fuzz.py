@@ -188,7 +188,7 @@ async def test_generated_csms_frames_get_their_answers_and_the_station_carries_o
         await session_starts(csms, daemon, 2)
     before = await configuration(csms)
     profiles = before["SupportedFeatureProfiles"]["value"].split(",")
-    served = {action for profile in profiles for action in PROFILE_ACTIONS.get(profile, ())}
+    served = {action for profile in (*profiles, "Security") for action in PROFILE_ACTIONS.get(profile, ())}
     json_data = {JSON_DATA_MESSAGE} if "SilentMode" in before else set()  # WEMOB DC models
     max_keys = int(before["GetConfigurationMaxKeys"]["value"])
     frames = probes(served, set(before) - set(STEADY_KEYS), {"WEG", "Wall Box Chargers"}, json_data, max_keys)
