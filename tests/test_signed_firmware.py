@@ -62,14 +62,14 @@ def _events(csms: Csms) -> list[str]:
     return [p["type"] for p in csms.calls("SecurityEventNotification")]
 
 
-async def _request(csms: Csms, location: str, signer: Issued, signature: str, **times: str) -> str:
+async def _request(csms: Csms, location: str, signer: Issued, signature: str, request_id: int = REQUEST_ID, **times: str) -> str:
     firmware: dict[str, Any] = {
         "location": location, "retrieveDateTime": times.get("retrieve", _at(-60)),
         "signingCertificate": signer.pem, "signature": signature,
     }
     if "install" in times:
         firmware["installDateTime"] = times["install"]
-    answer = await csms.call(call.SignedUpdateFirmware(request_id=REQUEST_ID, firmware=firmware, retries=1))
+    answer = await csms.call(call.SignedUpdateFirmware(request_id=request_id, firmware=firmware, retries=1))
     return str(answer.status)
 
 
@@ -96,7 +96,7 @@ async def test_a_good_signature_is_verified_installed_and_reported_after_the_res
         station = _station(csms, tmp_path / "station")
         task = await _booted(csms, station)
         await _with_manufacturer_root(csms, root)
-        answer = await _request(csms, firmware_server.url(f"/{IMAGE}"), signer, signature, retrieve=_at(1), install=_at(2))
+        answer = await _request(csms, firmware_server.url(f"/{IMAGE}"), signer, signature, retrieve=_at(1.5), install=_at(2.5))
         assert answer == "Accepted"
         assert await asyncio.wait_for(task, 30) == ResetType.hard  # installed: the restart a Hard reset makes
         assert _statuses(csms) == [
@@ -152,6 +152,33 @@ async def test_an_untrusted_signing_certificate_is_refused_before_anything_is_do
                              "an InvalidFirmwareSigningCertificate event for each (L01.FR.02)")
             await asyncio.sleep(0.3)
             assert _statuses(csms) == [] and firmware_server.requests == []
+        finally:
+            await _stopped(task)
+
+
+async def test_a_new_request_cancels_a_scheduled_one_and_a_root_deleted_meanwhile_fails_the_install(
+    tmp_path: Path, firmware_server: HttpFileServer
+) -> None:
+    root = issue("maker root")
+    signer = issue("firmware signing", root, ca=False)
+    signature = _sign(signer.key, (firmware_server.root / IMAGE).read_bytes())
+    location = firmware_server.url(f"/{IMAGE}")
+    async with Csms() as csms:
+        task = await _booted(csms, _station(csms, tmp_path / "station"))
+        try:
+            await _with_manufacturer_root(csms, root)
+            assert await _request(csms, location, signer, signature, request_id=1, retrieve=_at(3600)) == "Accepted"
+            await csms.wait_for("SignedFirmwareStatusNotification", lambda p: p["status"] == "DownloadScheduled")
+            answer = await _request(csms, location, signer, signature, request_id=2, retrieve=_at(1.5))
+            assert answer == "AcceptedCanceled"  # L01.FR.26
+            ids = (await csms.call(call.GetInstalledCertificateIds(certificate_type="ManufacturerRootCertificate"))).certificate_hash_data
+            assert (await csms.call(call.DeleteCertificate(certificate_hash_data=ids[0]))).status == "Accepted"
+            await csms.wait_for("SignedFirmwareStatusNotification", lambda p: p["status"] == "InstallVerificationFailed", timeout=15)
+            await csms.wait_for("SecurityEventNotification", lambda p: p["type"] == "InvalidFirmwareSigningCertificate")
+            assert _statuses(csms) == [("DownloadScheduled", 1)] + [
+                (status, 2) for status in ("DownloadScheduled", "Downloading", "Downloaded", "InstallVerificationFailed")
+            ]
+            assert not task.done()
         finally:
             await _stopped(task)
 
