@@ -181,3 +181,34 @@ async def test_a_rotated_csms_root_is_used_on_the_next_tls_connect(tmp_path: Pat
                 await eventually(lambda: "TLS handshake failed" in (station.link.link_error or ""), 20,
                                  "the next connect refuses the server the deleted root vouched for")
                 assert after.connections == 2
+
+
+async def test_a_rotated_root_keeps_its_fallback_until_the_new_one_verifies_the_csms(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """M05.FR.11-13: after the rotation a connect tries the new root alone; while the CSMS still
+    shows a certificate of the old CA, the fallback gets it through; once the new root alone
+    verifies the CSMS, the fallback is removed."""
+    old_ca = issue("CSMS CA 2025")
+    new_ca = issue("CSMS CA 2026", old_ca)
+    old_server, new_server = issue("localhost", old_ca, ca=False, server=True), issue("localhost", new_ca, ca=False, server=True)
+    data_dir = tmp_path / "station"
+    CertificateStore(data_dir / "certificates").add(CertificateUse.central_system_root, old_ca.certificate)  # the factory's
+    async with Csms(tls=server_context(old_server, tmp_path)) as before:
+        port = before.port
+        async with running(before, data_dir, additional_root_certificate_check=True) as station:
+            def fallback() -> list[x509.Certificate]:
+                return station.certificates.fallback(CertificateUse.central_system_root)
+
+            assert await install(before, CSMS_ROOT, new_ca.pem) == "Accepted"
+            assert fallback() == [old_ca.certificate]
+            await before.disconnect()
+            await before.wait_connections(2, timeout=20)  # through the fallback (FR.13) ...
+            assert any("TLS handshake failed" in r.getMessage() for r in caplog.records)  # ... after the new root alone
+            assert fallback() == [old_ca.certificate]
+            await before.stop()
+            async with Csms(tls=server_context(new_server, tmp_path), port=port) as after:
+                await after.wait_connected(timeout=20)
+                await eventually(lambda: fallback() == [], 10, "the fallback removed once the new root verified the CSMS")
+                status, ids = await installed(after, CSMS_ROOT)
+                assert status == "Accepted" and ids is not None and len(ids) == 1

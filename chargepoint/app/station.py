@@ -55,7 +55,8 @@ from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
 from chargepoint.security.certificate_feature import CertificateManagement
-from chargepoint.security.certificates import CertificateStore, CertificateUse
+from chargepoint.security.certificates import CertificateStore
+from chargepoint.security.csms_trust import CentralSystemTrust
 from chargepoint.security.notifications import SecurityEvents
 from chargepoint.security.signed_firmware import FirmwareSignatures, SignedFirmwareUpdates
 from chargepoint.smart_charging.enforcement import LimitEnforcer
@@ -92,12 +93,12 @@ class Station:
         )
         link = link_config(settings)
         self.certificates = CertificateStore(settings.certificate_dir)
-        security = SecurityProfiles(
-            self.config, link, self._state, lambda: self.certificates.trusted_pem(CertificateUse.central_system_root)
-        )
+        security = SecurityProfiles(self.config, link, self._state, lambda: self._csms_trust.pem())  # asked at connect
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
         self.security_events = SecurityEvents(self.link, self.clock)
+        self._csms_trust = CentralSystemTrust(self.certificates, self.security_events)
+        self.link.on_registered(lambda _: self._csms_trust.registered())
         self.reporter = StatusReporter(self.link, self.config, self.clock)
         self.link.on_registered(self.reporter.registered)
         self._availability = AvailabilityTable(self.db)

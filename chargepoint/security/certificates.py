@@ -5,7 +5,7 @@ whom the station trusts, so only the station's user may change it.
 
 A CentralSystemRootCertificate replaced under AdditionalRootCertificateCheck stays trusted as the
 fallback (M05.FR.11) in `<use>/fallback/`, outside the count and the list the CSMS sees, until
-the next replacement."""
+the new root has verified the CSMS (csms_trust) or the next replacement."""
 
 from __future__ import annotations
 
@@ -48,16 +48,20 @@ class CertificateStore:
     def replace(self, use: CertificateUse, old: x509.Certificate, new: x509.Certificate) -> None:
         """`new` in `old`'s place; `old` becomes the only fallback. Written before removed, so a
         power cut in between leaves both trusted rather than neither."""
-        fallback = self._directory / use.value / FALLBACK
         _write(self._directory / use.value, new)
-        for stale in fallback.glob("*.pem") if fallback.is_dir() else ():
-            stale.unlink()
-        _write(fallback, old)
+        self.drop_fallback(use)
+        _write(self._directory / use.value / FALLBACK, old)
         self.remove(use, old)
 
-    def trusted_pem(self, use: CertificateUse) -> str:
-        """The installed roots and the fallback as PEM text, for an ssl context's cadata."""
-        return "".join(c.public_bytes(Encoding.PEM).decode() for c in (*self.installed(use), *self.fallback(use)))
+    def drop_fallback(self, use: CertificateUse) -> None:
+        fallback = self._directory / use.value / FALLBACK
+        for stale in fallback.glob("*.pem") if fallback.is_dir() else ():
+            stale.unlink()
+
+    def trusted_pem(self, use: CertificateUse, fallback: bool = True) -> str:
+        """The installed roots, and the fallback with `fallback`, as PEM text (an ssl cadata)."""
+        trusted = [*self.installed(use), *(self.fallback(use) if fallback else ())]
+        return "".join(c.public_bytes(Encoding.PEM).decode() for c in trusted)
 
 
 def _name(certificate: x509.Certificate) -> str:
