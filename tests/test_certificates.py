@@ -145,11 +145,14 @@ async def test_additional_root_certificate_check_takes_only_a_root_signed_by_the
         assert await install(csms, MANUFACTURER_ROOT, issue("maker B").pem) == "Accepted"
 
 
-def test_store_files_are_private(tmp_path: Path) -> None:
+def test_store_files_are_private_and_a_corrupt_one_is_ignored(tmp_path: Path) -> None:
     store = CertificateStore(tmp_path / "certificates")
-    store.add(CertificateUse.manufacturer_root, issue("maker").certificate)
+    maker = issue("maker").certificate
+    store.add(CertificateUse.manufacturer_root, maker)
     (path,) = (tmp_path / "certificates" / MANUFACTURER_ROOT).glob("*.pem")
     assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    (path.parent / "0000.pem").write_text("flash corruption")
+    assert store.installed(CertificateUse.manufacturer_root) == [maker]
 
 
 async def test_a_rotated_csms_root_is_used_on_the_next_tls_connect(tmp_path: Path) -> None:

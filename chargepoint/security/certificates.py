@@ -9,6 +9,7 @@ the new root has verified the CSMS (csms_trust) or the next replacement."""
 
 from __future__ import annotations
 
+import logging
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
+
+log = logging.getLogger(__name__)
 
 FALLBACK = "fallback"
 
@@ -69,9 +72,15 @@ def _name(certificate: x509.Certificate) -> str:
 
 
 def _load(folder: Path) -> list[x509.Certificate]:
-    if not folder.is_dir():
-        return []
-    return [x509.load_pem_x509_certificate(path.read_bytes()) for path in sorted(folder.glob("*.pem"))]
+    """A file that no longer parses (flash corruption, a hand edit) is trusted for nothing and
+    logged, rather than stopping the link or the CSMS's requests."""
+    found = []
+    for path in sorted(folder.glob("*.pem")) if folder.is_dir() else ():
+        try:
+            found.append(x509.load_pem_x509_certificate(path.read_bytes()))
+        except ValueError:
+            log.error("certificate store: %s is not a PEM certificate; ignored", path)
+    return found
 
 
 def _write(folder: Path, certificate: x509.Certificate) -> None:
