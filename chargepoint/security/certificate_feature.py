@@ -116,7 +116,7 @@ class CertificateManagement:
         return DeleteCertificateStatus.accepted
 
     def _known(self, use: CertificateUse) -> list[x509.Certificate]:
-        return [*self._store.installed(use), *self._store.fallback(use)]
+        return [*self._store.installed(use), *self._store.fallback(use), *self._store.issuers(use)]
 
 
 def _subject(certificate: x509.Certificate) -> str:

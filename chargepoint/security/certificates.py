@@ -5,7 +5,9 @@ whom the station trusts, so only the station's user may change it.
 
 A CentralSystemRootCertificate replaced under AdditionalRootCertificateCheck stays trusted as the
 fallback (M05.FR.11) in `<use>/fallback/`, outside the count and the list the CSMS sees, until
-the new root has verified the CSMS (csms_trust) or the next replacement."""
+the new root has verified the CSMS (csms_trust) or the next replacement. Then it moves to
+`<use>/issuers/`, trusted for nothing: it signed the new root, so the new root's certificateHashData
+(the issuer's key hash) stays what the CSMS was told."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 log = logging.getLogger(__name__)
 
 FALLBACK = "fallback"
+ISSUERS = "issuers"
 
 
 class CertificateUse(StrEnum):
@@ -37,6 +40,9 @@ class CertificateStore:
 
     def fallback(self, use: CertificateUse) -> list[x509.Certificate]:
         return _load(self._directory / use.value / FALLBACK)
+
+    def issuers(self, use: CertificateUse) -> list[x509.Certificate]:
+        return _load(self._directory / use.value / ISSUERS)
 
     def count(self) -> int:
         """What CertificateStoreMaxLength bounds: the roots of every use, fallback aside."""
@@ -57,9 +63,9 @@ class CertificateStore:
         self.remove(use, old)
 
     def drop_fallback(self, use: CertificateUse) -> None:
-        fallback = self._directory / use.value / FALLBACK
-        for stale in fallback.glob("*.pem") if fallback.is_dir() else ():
-            stale.unlink()
+        for old in self.fallback(use):
+            _write(self._directory / use.value / ISSUERS, old)
+            (self._directory / use.value / FALLBACK / _name(old)).unlink()
 
     def trusted_pem(self, use: CertificateUse, fallback: bool = True) -> str:
         """The installed roots, and the fallback with `fallback`, as PEM text (an ssl cadata)."""
