@@ -210,7 +210,7 @@ def image_name(location: str) -> str:
 
 def moment(text: str, field: str = "retrieveDate") -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise TypeConstraintViolationError(description=f"{field}: {text!r} is not a dateTime") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
