@@ -33,7 +33,7 @@ from ocpp.v16 import call
 from chargepoint.vendors.wemob.silent_mode import MESSAGE_ID as JSON_DATA_MESSAGE
 from tests.conftest import Daemon, booted, eventually
 from tests.csms import CALLERROR, CALLRESULT, Csms
-from tests.fuzz_frames import CSMS_ACTIONS, PROFILE_ACTIONS, WHITEPAPER_SERVED, Probe, probes
+from tests.fuzz_frames import CSMS_ACTIONS, PROFILE_ACTIONS, Probe, probes
 from tests.helpers import cli_ok, configure, reaches, transaction_id
 from tests.payloads import RESULT, Broken, broken, request_schema, response_schema, valid
 
@@ -188,7 +188,7 @@ async def test_generated_csms_frames_get_their_answers_and_the_station_carries_o
         await session_starts(csms, daemon, 2)
     before = await configuration(csms)
     profiles = before["SupportedFeatureProfiles"]["value"].split(",")
-    served = {action for profile in profiles for action in PROFILE_ACTIONS.get(profile, ())} | set(WHITEPAPER_SERVED)
+    served = {action for profile in (*profiles, "Security") for action in PROFILE_ACTIONS.get(profile, ())}
     json_data = {JSON_DATA_MESSAGE} if "SilentMode" in before else set()  # WEMOB DC models
     max_keys = int(before["GetConfigurationMaxKeys"]["value"])
     frames = probes(served, set(before) - set(STEADY_KEYS), {"WEG", "Wall Box Chargers"}, json_data, max_keys)

@@ -47,6 +47,8 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
         initial["AuthorizationKey"] = authorization_key(settings.password.get_secret_value())
     if settings.reserve_connector_zero:  # read-only to the CSMS: the installation decides
         initial["ReserveConnectorZeroSupported"] = "true"
+    if settings.additional_root_certificate_check:  # read-only too (whitepaper §7.1)
+        initial["AdditionalRootCertificateCheck"] = "true"
     catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)
     figures = meter_figures(settings)
     fixed = _fixed_samples(catalogue, figures)

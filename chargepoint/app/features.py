@@ -20,7 +20,11 @@ from chargepoint.diagnostics.feature import Diagnostics
 from chargepoint.firmware.feature import FirmwareUpdates
 from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
+from chargepoint.security.certificate_feature import CertificateManagement
+from chargepoint.security.client_certificate import ClientCertificate
+from chargepoint.security.extended_trigger import ExtendedTriggers
 from chargepoint.security.get_log import LogUploads
+from chargepoint.security.signed_firmware import SignedFirmwareUpdates
 from chargepoint.smart_charging.feature import SmartCharging
 from configkeys import FeatureProfile
 
@@ -43,7 +47,17 @@ FEATURES: tuple[type[Feature], ...] = (
     FirmwareUpdates,
     Diagnostics,
     Reservations,
+    CertificateManagement,
+    SignedFirmwareUpdates,
+    ClientCertificate,
+    ExtendedTriggers,
     LogUploads,
 )
 
-IMPLEMENTED = frozenset(feature.profile for feature in FEATURES)
+WHITEPAPER = FeatureProfile.SECURITY
+"""The profile of the Security Whitepaper's features (certificates, security events, signed
+firmware, logs). The whitepaper adds messages, not a §3 feature profile, so there is nothing to
+advertise: its features are served whenever they are wired, on every vendor, and the value is
+never in SupportedFeatureProfiles nor one `extra_profiles` may name."""
+
+IMPLEMENTED = frozenset(feature.profile for feature in FEATURES) - {WHITEPAPER}

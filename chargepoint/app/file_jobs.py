@@ -14,12 +14,13 @@ from chargepoint.diagnostics.archive import Contents
 from chargepoint.diagnostics.feature import Diagnostics
 from chargepoint.firmware.feature import FirmwareUpdates
 from chargepoint.firmware.install import CommandInstall, Installer, SimulatedInstall
-from chargepoint.firmware.process import UpdateContext
+from chargepoint.firmware.process import UpdateContext, Verifier
 from chargepoint.firmware.store import UpdateStore
 from chargepoint.infra.clock import Clock
 from chargepoint.infra.database import Database
 from chargepoint.link.framelog import FrameLog, rotated
 from chargepoint.link.outbox import Outbox
+from chargepoint.security.events import SecurityEventSink
 from chargepoint.transactions.lifecycle import Transactions
 from chargepoint.transfer.options import TransferOptions
 from configkeys import Configuration
@@ -54,6 +55,7 @@ def firmware_updates(
     connectors: Connectors,
     running: str,
     restart: Callable[[], None],
+    security: tuple[Verifier, SecurityEventSink],
 ) -> FirmwareUpdates:
     outbox, config, clock = parts
     context = UpdateContext(
@@ -65,8 +67,9 @@ def firmware_updates(
         station,
         connectors,
         restart,
+        security[0],
     )
-    return FirmwareUpdates(context, outbox, config, running)
+    return FirmwareUpdates(context, outbox, config, running, security[1])
 
 
 def diagnostics(

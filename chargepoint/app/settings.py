@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     extra_profiles: list[str] = Field(default_factory=list)
     # ReserveConnectorZeroSupported where Reservation is served; the CSMS may only read it (§9.3.1).
     reserve_connector_zero: bool = False
+    additional_root_certificate_check: bool = False
     connectors: int | None = Field(default=None, ge=1, le=8)
     data_dir: Path = Path("/var/lib/chargepoint")
     meters: list[str] | None = None

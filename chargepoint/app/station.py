@@ -17,7 +17,7 @@ from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType
 
 from chargepoint.app.configuration import client_certificate_files, link_config, open_configuration
-from chargepoint.app.features import FEATURES, Feature
+from chargepoint.app.features import FEATURES, WHITEPAPER, Feature
 from chargepoint.app.file_jobs import diagnostics, firmware_updates, transfer_options
 from chargepoint.app.hardware import meter_for, reading_figures, simulated_emergency_stop, simulated_evse
 from chargepoint.app.settings import Settings
@@ -57,13 +57,16 @@ from chargepoint.remote_trigger.trigger import Triggers
 from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
 from chargepoint.security.bench import SecurityBench
+from chargepoint.security.certificate_feature import CertificateManagement
 from chargepoint.security.certificates import CertificateStore, CertificateUse
 from chargepoint.security.client_certificate import ClientCertificate
+from chargepoint.security.csms_trust import CentralSystemTrust
 from chargepoint.security.events import SecurityEvent
+from chargepoint.security.extended_trigger import ExtendedTriggers
 from chargepoint.security.get_log import LogUploads
 from chargepoint.security.log import SecurityLog
 from chargepoint.security.notifications import SecurityEvents, link_report
-from chargepoint.security.extended_trigger import ExtendedTriggers
+from chargepoint.security.signed_firmware import FirmwareSignatures, SignedFirmwareUpdates
 from chargepoint.security.system import DiskWatch, watch_clock
 from chargepoint.smart_charging.enforcement import LimitEnforcer
 from chargepoint.smart_charging.feature import SmartCharging
@@ -98,9 +101,10 @@ class Station:
         )
         link = link_config(settings)
         self.client_files = client_certificate_files(settings)
-        security = SecurityProfiles(
+        self.certificates = CertificateStore(settings.certificate_dir)
+        security = SecurityProfiles(  # each asked at connect
             self.config, link, self._state, lambda: self.client_files.in_use(self.clock.now()),
-            lambda: self.client_certificate.refused(),
+            lambda: self.client_certificate.refused(), lambda: self._csms_trust.pem(),
         )
         self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
         security.watch(self.link.renew)
@@ -111,7 +115,8 @@ class Station:
         self.link.report_to(link_report(self.security_events))
         watch_clock(self.clock, self.security_events)
         self._disk = DiskWatch(settings.data_dir, self.security_events)
-        self.certificates = CertificateStore(settings.certificate_dir)
+        self._csms_trust = CentralSystemTrust(self.certificates, self.security_events)
+        self.link.on_registered(lambda _: self._csms_trust.registered())
         self.client_certificate = ClientCertificate(
             self.link, self.config, self.client_files, self._trusted_roots, self.security_events, self.clock,
             settings.identity, settings.client_key_type,
@@ -151,10 +156,11 @@ class Station:
         self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
         self.vendor = vendor_parts(settings, self.config, self._state, self.connectors, self.clock, self.data_transfer)
         self._profile_features(scrubber)
-        served = set(self.config.csl("SupportedFeatureProfiles"))
+        served = {*self.config.csl("SupportedFeatureProfiles"), WHITEPAPER}
         triggers = Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot, self._job_status(served))
-        profile_features = [f for f in self._features(triggers, served) if f.profile in served]
-        self.link.serve(merge_routes([*profile_features, *self._security_features(triggers)]), self.data_transfer.lenience)
+        self.link.serve(
+            merge_routes(f for f in self._features(triggers, served) if f.profile in served), self.data_transfer.lenience
+        )
         self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
         bench = BenchCommands(
             self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
@@ -172,9 +178,10 @@ class Station:
         self.enforcer = LimitEnforcer(profiles, self.connectors, limits, self.clock)
         self.smart_charging = SmartCharging(profiles, self.connectors, self.config, limits, self.clock, self.enforcer)
         parts = (self.link, self.config, self.clock)
+        self._signatures = FirmwareSignatures(self.certificates, self.clock, self.security_events)
         self.firmware = firmware_updates(
             settings, self.db, parts, self.station_status, self.connectors, self.firmware_version,
-            lambda: self._request_restart(ResetType.hard),
+            lambda: self._request_restart(ResetType.hard), (self._signatures, self.security_events),
         )
         self.diagnostics = diagnostics(settings, parts, self.transactions, self.frame_log, scrubber.scrub)
         self.log_uploads = LogUploads(
@@ -218,20 +225,18 @@ class Station:
             self.firmware,
             self.diagnostics,
             self.reservations,
+            CertificateManagement(self.certificates, self.config, self.clock, self.security_events),
+            SignedFirmwareUpdates(self.firmware, self._signatures, self.security_events),
+            self.client_certificate,
+            ExtendedTriggers(
+                self.link, triggers, self.client_certificate, lambda: self.firmware.status, self.log_uploads.status
+            ),
             self.log_uploads,
         ]
         unlisted = sorted({type(f).__name__ for f in features} - {f.__name__ for f in FEATURES})
         if unlisted:
             raise ValueError(f"features missing from app.features.FEATURES: {', '.join(unlisted)}")
         return features
-
-    def _security_features(self, triggers: Triggers) -> list[object]:
-        """The whitepaper's messages, served on every model: they belong to no feature profile of
-        §3, so SupportedFeatureProfiles never names them."""
-        extended = ExtendedTriggers(
-            self.link, triggers, self.client_certificate, lambda: self.firmware.status, self.log_uploads.status
-        )
-        return [self.client_certificate, extended]
 
     def _trusted_roots(self) -> list[x509.Certificate]:
         """The CSMS roots a certificate the CSMS signs for us must chain to: tls_ca and the

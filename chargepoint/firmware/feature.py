@@ -1,4 +1,6 @@
-"""UpdateFirmware.req (§5.19) and the FirmwareStatusNotification.req that follow it (§4.5).
+"""UpdateFirmware.req (§5.19) and the FirmwareStatusNotification.req that follow it (§4.5);
+the whitepaper's SignedUpdateFirmware (security/signed_firmware.py) hands its updates to the
+same process, and their progress goes out as SignedFirmwareStatusNotification with requestId.
 
 The conf has no status, so every well-formed request is taken. A new one replaces an update
 still waiting, downloading or waiting for the transactions to end (the latest instruction
@@ -13,8 +15,9 @@ import logging
 import re
 from dataclasses import replace
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import PurePosixPath
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from ocpp.exceptions import TypeConstraintViolationError
@@ -23,8 +26,9 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, FirmwareStatus
 
 from chargepoint.firmware.process import UpdateContext, UpdateProcess
-from chargepoint.firmware.store import Phase, Update
+from chargepoint.firmware.store import Phase, Signed, Update
 from chargepoint.link.outbox import Delivery, Outbox
+from chargepoint.security.events import SecurityEvent, SecurityEventSink
 from chargepoint.transfer.urls import protocol_of, redact
 from configkeys import Configuration, FeatureProfile
 
@@ -42,13 +46,24 @@ _REPORTED = {
 }
 
 
+class Taken(Enum):
+    """What became of a new update (SignedUpdateFirmware.conf tells the CSMS)."""
+
+    STARTED = "started"
+    REPLACED = "replaced"  # an update under way was cancelled for it (L01.FR.26)
+    REFUSED = "refused"  # one is being installed (L01.FR.27)
+
+
 class FirmwareUpdates:
     profile: ClassVar[FeatureProfile] = FeatureProfile.FIRMWARE_MANAGEMENT
 
-    def __init__(self, context: UpdateContext, outbox: Outbox, config: Configuration, running: str) -> None:
+    def __init__(
+        self, context: UpdateContext, outbox: Outbox, config: Configuration, running: str, events: SecurityEventSink
+    ) -> None:
         self._context = context
         self._config = config
         self._running = running
+        self._events = events
         self._delivery = Delivery(outbox, "FirmwareStatusNotification")
         self._process: UpdateProcess | None = None
         self._task: asyncio.Task[None] | None = None
@@ -60,21 +75,20 @@ class FirmwareUpdates:
     async def update_firmware(
         self, location: str, retrieve_date: str, retries: int | None = None, retry_interval: int | None = None
     ) -> call_result.UpdateFirmware:
-        update = Update(
-            location=location,
-            retrieve_at=_moment(retrieve_date),
-            tries=max(1, int(retries)) if retries is not None else DEFAULT_TRIES,
-            retry_interval=max(0, int(retry_interval)) if retry_interval is not None else DEFAULT_RETRY_INTERVAL,
-            image=image_name(location),
-        )
+        await self.begin(new_update(location, retrieve_date, retries, retry_interval), "UpdateFirmware")
+        return call_result.UpdateFirmware()
+
+    async def begin(self, update: Update, what: str) -> Taken:
+        """Carry `update` out in place of any update still under way, unless one is installing."""
         current = self._process.update if self._process is not None else None
         if current is not None and current.phase in (Phase.INSTALLING, Phase.RESTARTING):
-            log.warning("UpdateFirmware from %s ignored: firmware %s is being installed", redact(location), current.version)
-            return call_result.UpdateFirmware()
+            log.warning("%s from %s ignored: firmware %s is being installed", what, redact(update.location), current.version)
+            return Taken.REFUSED
+        under_way = current is not None and current.phase is not Phase.DONE
         await self._stop_current()
-        log.info("UpdateFirmware: %s from %s after %s", update.image, redact(location), retrieve_date)
+        log.info("%s: %s from %s after %s", what, update.image, redact(update.location), update.retrieve_at.isoformat())
         self._start(self._context.store.replace(update))
-        return call_result.UpdateFirmware()
+        return Taken.REPLACED if under_way else Taken.STARTED
 
     @property
     def status(self) -> FirmwareStatus:
@@ -143,18 +157,43 @@ class FirmwareUpdates:
         (self._context.directory / process.update.image).unlink(missing_ok=True)
         await self._context.hold(False)
 
-    def report(self, status: FirmwareStatus) -> None:
-        self._delivery.send(call.FirmwareStatusNotification(status=status))
+    def report(self, update: Update, status: FirmwareStatus) -> None:
+        self._delivery.send(notification(update, status))
 
     def finished(self, update: Update) -> None:
-        """An outcome the CSMS has not had yet: its row goes once the CSMS has it."""
-        self._delivery.send(
-            call.FirmwareStatusNotification(status=update.outcome),
-            delivered=lambda: self._context.store.forget(update),
-        )
+        """An outcome the CSMS has not had yet: its row goes once the CSMS has it. A signed
+        image installed is a FirmwareUpdated event then, with the CSMS there to hear it."""
+        assert update.outcome is not None
+
+        def delivered() -> None:
+            self._context.store.forget(update)
+            if update.signed is not None and update.outcome == FirmwareStatus.installed:
+                self._events.raise_event(SecurityEvent.firmware_updated, f"firmware {update.version} installed")
+
+        self._delivery.send(notification(update, FirmwareStatus(update.outcome)), delivered=delivered)
 
     async def flush(self, timeout: float) -> None:
         await self._delivery.flush(timeout)
+
+
+def notification(update: Update, status: FirmwareStatus) -> Any:
+    """L01.FR.01, FR.10: a signed update's every status goes with its requestId."""
+    if update.signed is not None:
+        return call.SignedFirmwareStatusNotification(status=status, request_id=update.signed.request_id)
+    return call.FirmwareStatusNotification(status=status)
+
+
+def new_update(
+    location: str, retrieve_date: str, retries: int | None, retry_interval: int | None, signed: Signed | None = None
+) -> Update:
+    return Update(
+        location=location,
+        retrieve_at=moment(retrieve_date),
+        tries=max(1, int(retries)) if retries is not None else DEFAULT_TRIES,
+        retry_interval=max(0, int(retry_interval)) if retry_interval is not None else DEFAULT_RETRY_INTERVAL,
+        image=image_name(location),
+        signed=signed,
+    )
 
 
 def _forgive_interrupted_attempt(update: Update) -> Update:
@@ -169,9 +208,9 @@ def image_name(location: str) -> str:
     return name.strip("._") or "firmware.bin"
 
 
-def _moment(text: str) -> datetime:
+def moment(text: str, field: str = "retrieveDate") -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise TypeConstraintViolationError(description=f"retrieveDate: {text!r} is not a dateTime") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+        raise TypeConstraintViolationError(description=f"{field}: {text!r} is not a dateTime") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)

@@ -3,6 +3,11 @@
 Every phase is stored before it is reported, and the version a bench install puts in place
 is stored together with the Restarting phase, so after a power cut the station knows whether
 the new image is running (Installed) or the old one still is (InstallationFailed).
+
+A signed update (whitepaper L01) adds its own steps: DownloadScheduled while it waits for
+retrieveDateTime (L01.FR.13), the signature checked before every install attempt, a restart
+included (SignatureVerified, or a failure end state), and InstallScheduled until
+installDateTime (L01.FR.16).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +39,14 @@ CLOCK_RECHECK = 60.0  # s: the CSMS may correct the clock while an update waits 
 FLUSH_BEFORE_RESTART = 5.0  # s the Installing notification gets to leave before the restart
 
 
+class Verifier(Protocol):
+    """Judges a signed update's image (the security package, which holds the trusted roots)."""
+
+    async def verify(self, update: Update, image: Path) -> FirmwareStatus:
+        """SignatureVerified, or the failure end state to report."""
+        ...
+
+
 @dataclass(frozen=True)
 class UpdateContext:
     """What an update needs from the station, handed over by the feature."""
@@ -45,6 +59,7 @@ class UpdateContext:
     station: ConnectorState  # connector 0: held with the others while an install waits or runs
     connectors: Sequence[Connector]
     restart: Callable[[], None]
+    verifier: Verifier | None = None  # without one, a signed update is never installed
 
     async def hold(self, held: bool) -> None:
         for connector in (self.station, *self.connectors):
@@ -54,7 +69,7 @@ class UpdateContext:
 class Reporter(Protocol):
     """Where the progress goes (the feature, which owns FirmwareStatusNotification)."""
 
-    def report(self, status: FirmwareStatus) -> None: ...
+    def report(self, update: Update, status: FirmwareStatus) -> None: ...
 
     def finished(self, update: Update) -> None:
         """`update` is Done; its outcome must reach the CSMS, even after a restart."""
@@ -86,13 +101,18 @@ class UpdateProcess:
         await self._install()
 
     async def _wait_for_retrieve_date(self) -> None:
-        while (delay := (self.update.retrieve_at - self._context.clock.now()).total_seconds()) > 0:
+        if self.update.signed and self.update.phase is Phase.SCHEDULED and self.update.retrieve_at > self._context.clock.now():
+            self._reporter.report(self.update, FirmwareStatus.download_scheduled)
+        await self._wait_until(self.update.retrieve_at)
+
+    async def _wait_until(self, moment: datetime) -> None:
+        while (delay := (moment - self._context.clock.now()).total_seconds()) > 0:
             await asyncio.sleep(min(delay, CLOCK_RECHECK))
 
     async def _download(self) -> bool:
         context = self._context
         self._move(replace(self.update, phase=Phase.DOWNLOADING))
-        self._reporter.report(FirmwareStatus.downloading)
+        self._reporter.report(self.update, FirmwareStatus.downloading)
         context.directory.mkdir(mode=0o700, exist_ok=True)
         where = redact(self.update.location)
         cause = await attempt(
@@ -110,15 +130,18 @@ class UpdateProcess:
         version = image_version(self.update.image, await asyncio.to_thread(sha256_of, self.image))
         self._move(replace(self.update, phase=Phase.DOWNLOADED, version=version))
         log.info("firmware %s downloaded (%d bytes)", version, self.image.stat().st_size)
-        self._reporter.report(FirmwareStatus.downloaded)
+        self._reporter.report(self.update, FirmwareStatus.downloaded)
         return True
 
     async def _install(self) -> None:
         context = self._context
+        if not await self._verified():
+            return
+        await self._wait_for_install_date()
         await context.hold(True)
         await self._wait_until_idle()
         self._move(replace(self.update, phase=Phase.INSTALLING))
-        self._reporter.report(FirmwareStatus.installing)
+        self._reporter.report(self.update, FirmwareStatus.installing)
         try:
             await context.installer.install(self.image)
         except InstallFailed as exc:
@@ -132,6 +155,28 @@ class UpdateProcess:
         log.warning("firmware %s installed; restarting into it", self.update.version)
         await self._reporter.flush(FLUSH_BEFORE_RESTART)
         context.restart()
+
+    async def _verified(self) -> bool:
+        """L01.FR.04, FR.12: a signed image is installed only once its signature verifies."""
+        if self.update.signed is None:
+            return True
+        verifier = self._context.verifier
+        verdict = FirmwareStatus.install_verification_failed if verifier is None else await verifier.verify(self.update, self.image)
+        if verdict is not FirmwareStatus.signature_verified:
+            log.error("firmware %s not installed: %s", self.update.version, verdict.value)
+            self.finish(verdict)
+            return False
+        self._reporter.report(self.update, verdict)
+        return True
+
+    async def _wait_for_install_date(self) -> None:
+        signed = self.update.signed
+        if signed is None or signed.install_at is None:
+            return
+        moment = datetime.fromisoformat(signed.install_at)
+        if moment > self._context.clock.now():
+            self._reporter.report(self.update, FirmwareStatus.install_scheduled)
+            await self._wait_until(moment)
 
     async def _wait_until_idle(self) -> None:
         """§5.19 (errata 3.49): a running session is not cut short; the install waits for it."""

@@ -106,8 +106,10 @@ class SecurityProfiles:
         state: StateTable,
         client_certificate: ClientFiles = lambda: None,
         client_refused: Callable[[], None] = lambda: None,
+        installed_roots: Callable[[], str] = str,
     ) -> None:
         self._config = config
+        self._installed_roots = installed_roots  # PEM text: the CSMS roots InstallCertificate put in
         self._link = link
         self._client_certificate = client_certificate
         self._client_refused = client_refused  # a profile 3 connect failed as a certificate can make it
@@ -215,6 +217,11 @@ class SecurityProfiles:
         Profiles 0 and 1 over wss:// still verify the CSMS, against tls_ca or the system store."""
         link = self._link
         context = ssl.create_default_context(cafile=link.tls_ca)
+        if roots := self._installed_roots():
+            # Beside tls_ca, so a CSMS can move to a new CA (whitepaper M05). A root rotated under
+            # AdditionalRootCertificateCheck is signed by the old one: partial chains (§7.1's note).
+            context.load_verify_locations(cadata=roots)
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         # One the CSMS signed (CertificateSigned) goes before the settings' (whitepaper A02.FR.08).
         certificate, key = self._client_certificate() or (link.tls_cert, link.tls_key)
         if profile == 3 and certificate is not None:

@@ -1,10 +1,17 @@
 """The station's installed root certificates (whitepaper M03–M05), one PEM file each under
 `data_dir/certificates/<use>/`, named by the certificate's SHA-256 fingerprint so the same
 certificate installed twice is one file. Files are 0600 in a 0700 directory: the store decides
-whom the station trusts, so only the station's user may change it."""
+whom the station trusts, so only the station's user may change it.
+
+A CentralSystemRootCertificate replaced under AdditionalRootCertificateCheck stays trusted as the
+fallback (M05.FR.11) in `<use>/fallback/`, outside the count and the list the CSMS sees, until
+the new root has verified the CSMS (csms_trust) or the next replacement. Then it moves to
+`<use>/issuers/`, trusted for nothing: it signed the new root, so the new root's certificateHashData
+(the issuer's key hash) stays what the CSMS was told."""
 
 from __future__ import annotations
 
+import logging
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +19,11 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
+
+log = logging.getLogger(__name__)
+
+FALLBACK = "fallback"
+ISSUERS = "issuers"
 
 
 class CertificateUse(StrEnum):
@@ -24,19 +36,66 @@ class CertificateStore:
         self._directory = directory
 
     def installed(self, use: CertificateUse) -> list[x509.Certificate]:
-        folder = self._directory / use.value
-        if not folder.is_dir():
-            return []
-        return [x509.load_pem_x509_certificate(path.read_bytes()) for path in sorted(folder.glob("*.pem"))]
+        return _load(self._directory / use.value)
+
+    def fallback(self, use: CertificateUse) -> list[x509.Certificate]:
+        return _load(self._directory / use.value / FALLBACK)
+
+    def issuers(self, use: CertificateUse) -> list[x509.Certificate]:
+        return _load(self._directory / use.value / ISSUERS)
+
+    def count(self) -> int:
+        """What CertificateStoreMaxLength bounds: the roots of every use, fallback aside."""
+        return sum(len(self.installed(use)) for use in CertificateUse)
 
     def add(self, use: CertificateUse, certificate: x509.Certificate) -> None:
-        folder = self._directory / use.value
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        name = certificate.fingerprint(hashes.SHA256()).hex() + ".pem"
-        temporary = folder / (name + ".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(certificate.public_bytes(Encoding.PEM))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, folder / name)
+        _write(self._directory / use.value, certificate)
+
+    def remove(self, use: CertificateUse, certificate: x509.Certificate) -> None:
+        (self._directory / use.value / _name(certificate)).unlink(missing_ok=True)
+
+    def replace(self, use: CertificateUse, old: x509.Certificate, new: x509.Certificate) -> None:
+        """`new` in `old`'s place; `old` becomes the only fallback. Written before removed, so a
+        power cut in between leaves both trusted rather than neither."""
+        _write(self._directory / use.value, new)
+        self.drop_fallback(use)
+        _write(self._directory / use.value / FALLBACK, old)
+        self.remove(use, old)
+
+    def drop_fallback(self, use: CertificateUse) -> None:
+        for old in self.fallback(use):
+            _write(self._directory / use.value / ISSUERS, old)
+            (self._directory / use.value / FALLBACK / _name(old)).unlink()
+
+    def trusted_pem(self, use: CertificateUse, fallback: bool = True) -> str:
+        """The installed roots, and the fallback with `fallback`, as PEM text (an ssl cadata)."""
+        trusted = [*self.installed(use), *(self.fallback(use) if fallback else ())]
+        return "".join(c.public_bytes(Encoding.PEM).decode() for c in trusted)
+
+
+def _name(certificate: x509.Certificate) -> str:
+    return certificate.fingerprint(hashes.SHA256()).hex() + ".pem"
+
+
+def _load(folder: Path) -> list[x509.Certificate]:
+    """A file that no longer parses (flash corruption, a hand edit) is trusted for nothing and
+    logged, rather than stopping the link or the CSMS's requests."""
+    found = []
+    for path in sorted(folder.glob("*.pem")) if folder.is_dir() else ():
+        try:
+            found.append(x509.load_pem_x509_certificate(path.read_bytes()))
+        except ValueError:
+            log.error("certificate store: %s is not a PEM certificate; ignored", path)
+    return found
+
+
+def _write(folder: Path, certificate: x509.Certificate) -> None:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = _name(certificate)
+    temporary = folder / (name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(certificate.public_bytes(Encoding.PEM))
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, folder / name)

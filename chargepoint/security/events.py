@@ -45,6 +45,15 @@ CRITICAL = frozenset(
 )
 
 
+# Sent in a SecurityEventNotification, critical or not, where a use case says so: the firmware
+# events (L01.FR.02, FR.03) and a refused client certificate (A02/A03 error handling).
+PUSHED = CRITICAL | {
+    SecurityEvent.invalid_firmware_signature,
+    SecurityEvent.invalid_firmware_signing_certificate,
+    SecurityEvent.invalid_charge_point_certificate,
+}
+
+
 class SecurityEventSink(Protocol):
     """What a part of the station that notices a security event is given: it reports the event
     where it happens, with what a technician needs to know (techInfo, no secrets)."""

@@ -58,9 +58,7 @@ def upload_status(cause: str | None) -> UploadLogStatus:
 
 
 class LogUploads:
-    # Served with Core until the whitepaper's own way of serving its messages (without a fake
-    # feature profile in SupportedFeatureProfiles) is merged: Core is advertised already.
-    profile: ClassVar[FeatureProfile] = FeatureProfile.CORE
+    profile: ClassVar[FeatureProfile] = FeatureProfile.SECURITY  # app.features.WHITEPAPER
 
     def __init__(
         self,

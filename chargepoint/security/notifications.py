@@ -1,12 +1,13 @@
 """Security events as the CSMS hears of them (whitepaper A04): every one goes into the security
-log; a critical one is also queued in the database and sent in a SecurityEventNotification.
+log; a critical one, or one a use case says is sent (events.PUSHED), is also queued in the
+database and sent in a SecurityEventNotification.
 
 "Security events that are critical should be pushed" (§8), and A04.FR.02 wants them "queued with
 a guaranteed delivery": like transaction messages they are written to SQLite before anything else
 happens, so an offline period or a power cut loses none, and they leave one at a time, in the
 order raised, each with the timestamp of the moment it happened. Stored events are handed to the
 link the moment the station is Accepted, before the StatusNotifications of the new connection,
-so a CSMS learns of a tamper or a reboot before anything else. Non-critical events stay in the
+so a CSMS learns of a tamper or a reboot before anything else. Other non-critical events stay in the
 security log, where GetLog SecurityLog fetches them; pushing them too would flood a CSMS with
 InvalidMessages from the peer that caused them.
 """
@@ -26,7 +27,7 @@ from chargepoint.infra.clock import Clock
 from chargepoint.infra.database import Database
 from chargepoint.infra.repeats import RepeatingFailure
 from chargepoint.link.outbox import CallFailed, Delivery, NotAccepted, Outbox
-from chargepoint.security.events import CRITICAL, SecurityEvent, SecurityEventSink
+from chargepoint.security.events import PUSHED, SecurityEvent, SecurityEventSink
 from chargepoint.security.log import SecurityLog
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class SecurityEvents:
             self.log.append(timestamp, kind.value, info)
         except OSError as exc:  # a full disk (MemoryExhaustion itself) must not take the station down
             log.error("security log not written: %s", exc.strerror or exc)
-        if kind in CRITICAL:
+        if kind in PUSHED:
             with self._db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO security_event (type, timestamp, tech_info) VALUES (?, ?, ?)", (kind.value, timestamp, info)
