@@ -21,6 +21,7 @@ from ocpp.v16.enums import ResetType
 from chargepoint.app import cli_help
 from chargepoint.app.status_view import human_status
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
+from chargepoint.fleet import command as fleet
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
 from chargepoint.infra.database import DatabaseGone, SchemaTooNew
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("code", nargs="?", metavar="CODE", help=cli_help.FAULT_CODE)
     fault.add_argument("--clear", action="store_true", help="clear the faults raised by hand on connector N")
     fault.add_argument("--info", help="free text sent in StatusNotification.info")
+    fleet.add_commands(commands, common, _Parser)
     return parser
 
 
@@ -151,6 +153,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return run_demo(settings)
     if args.command == "config":
         return _config(settings, args)
+    if args.command == "fleet":
+        return fleet.main(settings, args)
     return _bench(settings, args)
 
 

@@ -46,6 +46,7 @@ from chargepoint.infra.state import StateTable
 from chargepoint.link.connection import Connection
 from chargepoint.link.endpoint import merge_routes
 from chargepoint.link.framelog import FrameLog
+from chargepoint.link.observer import LinkObserver
 from chargepoint.link.security import SecurityProfiles
 from chargepoint.metering.aligned import ClockAlignedSampler
 from chargepoint.metering.sampled import TransactionSampler
@@ -70,8 +71,14 @@ from drivers.meter_url import figures_of
 log = logging.getLogger(__name__)
 
 class Station:
-    def __init__(self, settings: Settings, scrubber: SecretScrubber | None = None) -> None:
+    def __init__(
+        self, settings: Settings, scrubber: SecretScrubber | None = None, observer: LinkObserver | None = None,
+        control_socket: bool = True,
+    ) -> None:
+        """`observer` watches the link (a fleet's figures); a fleet's stations take their bench
+        commands from `self.commands` in process, without a control socket each."""
         scrubber = scrubber or SecretScrubber()
+        self._control_socket = control_socket
         self.settings = settings
         self.db = Database(settings.database_path)
         self.config = open_configuration(settings, self.db)
@@ -90,7 +97,7 @@ class Station:
         )
         link = link_config(settings)
         security = SecurityProfiles(self.config, link, self._state)
-        self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
+        self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log, observer)
         security.watch(self.link.renew)
         self.security_events = SecurityEvents(self.link, self.clock)
         self.certificates = CertificateStore(settings.certificate_dir)
@@ -133,7 +140,8 @@ class Station:
             self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
             self.emergency_button,
         )
-        self.control = ControlServer(settings.control_socket, bench.handlers() | self.vendor.handlers)
+        self.commands = bench.handlers() | self.vendor.handlers
+        self.control = ControlServer(settings.control_socket, self.commands)
 
     def _profile_features(self, scrubber: SecretScrubber) -> None:
         """Smart Charging, Firmware Management and Reservation: the features with parts of their own."""
@@ -230,7 +238,8 @@ class Station:
             await self.station_wide.start()
             if recover(self.resets, self.transactions, self.connectors, self.config, self._reboots) is not None:
                 return ResetType.hard  # a Hard reset a crash cut short still reboots the board
-            await self.control.start()
+            if self._control_socket:
+                await self.control.start()
             log.info(
                 "station %s (%s %s, connectors: %d) starting; CSMS %s",
                 self.settings.identity,

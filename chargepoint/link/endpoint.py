@@ -21,6 +21,7 @@ from ocpp.v16 import ChargePoint
 
 from chargepoint.link.framelog import FrameLog
 from chargepoint.link.framing import NOT_SUPPORTED, FrameRejected, check_action, check_payload, parse_frame
+from chargepoint.link.observer import LinkObserver, Unobserved
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +70,14 @@ class StationEndpoint(ChargePoint):
         answering: Callable[[], bool],
         routes: Routes,
         lenience: Lenience = strict,
+        observer: LinkObserver | None = None,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=_LibraryLog(logging.getLogger("ocpp")))
         self._frame_log = frame_log
         self._answering = answering
         self.route_map = routes
         self._lenience = lenience
+        self._observer = observer or Unobserved()
         self._idle = asyncio.Event()  # no CSMS request is being handled
         self._idle.set()
 
@@ -96,6 +99,7 @@ class StationEndpoint(ChargePoint):
 
     async def _route(self, raw_msg: str | bytes) -> None:
         # A binary WebSocket frame is read as the UTF-8 text OCPP-J §4.1.2 says it must be.
+        self._observer.frame()
         self._frame_log.record("in", raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace"))
         what = "frame"  # until the frame is known to be a CALL, then its action
         try:
@@ -121,5 +125,6 @@ class StationEndpoint(ChargePoint):
         await self._handle_call(message)
 
     async def _send(self, message: str) -> None:
+        self._observer.frame()
         self._frame_log.record("out", message)
         await super()._send(message)
