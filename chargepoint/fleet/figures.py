@@ -1,8 +1,8 @@
 """What the fleet measures, as the one LinkObserver all its stations share.
 
 A CALL's round trip counts in its action's histogram when the CSMS answered it (a CALLERROR
-is an answer too, and counted as an error besides); a timeout or a lost link is an error
-only. The window histogram is the live progress line's, emptied at each tick.
+is an answer too, and counted as an error besides); a timeout or an unusable answer is an
+error only. The window histogram is the live progress line's, emptied at each tick.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from chargepoint.fleet.latency import Histogram
 
-UNANSWERED = {"Timeout": "timeout", "LinkLost": "link lost before the answer", "UnusableAnswer": "unusable answer"}
+UNANSWERED = {"Timeout": "timeout", "UnusableAnswer": "unusable answer"}
 
 
 @dataclass

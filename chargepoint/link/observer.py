@@ -48,22 +48,20 @@ class Unobserved:
 
 
 async def timed(observer: LinkObserver, answer: Awaitable[T], payload: Any) -> T:
-    """Await one CALL's answer, its round trip told to `observer`; the outcome stays the caller's."""
+    """Await one CALL's answer, its round trip told to `observer`; the outcome stays the caller's.
+    A CALL cut off by the end of its link (lost, or the station stopping) tells nothing."""
     started = time.monotonic()
-    error: str | None = None
+    action = type(payload).__name__
     try:
-        return await answer
+        result = await answer
     except OCPPError as exc:
-        error = exc.code
+        observer.round_trip(action, time.monotonic() - started, exc.code)
         raise
     except asyncio.TimeoutError:
-        error = "Timeout"
-        raise
-    except asyncio.CancelledError:
-        error = "LinkLost"
+        observer.round_trip(action, time.monotonic() - started, "Timeout")
         raise
     except Exception:
-        error = "UnusableAnswer"
+        observer.round_trip(action, time.monotonic() - started, "UnusableAnswer")
         raise
-    finally:
-        observer.round_trip(type(payload).__name__, time.monotonic() - started, error)
+    observer.round_trip(action, time.monotonic() - started, None)
+    return result
