@@ -123,9 +123,9 @@ class SimulatedMeter:
     """An energy register integrating the power of a power source over monotonic time; kept in
     `register` across restarts, as a real meter keeps it."""
 
-    def __init__(self, power: Callable[[], float], register: Path | None = None) -> None:
+    def __init__(self, power: Callable[[], float], register: Path | None = None, fsync: bool = True) -> None:
         self._power = power
-        self._register = DurableRegister(register)
+        self._register = DurableRegister(register, fsync=fsync)
         self._last = time.monotonic()
         self._last_power = 0.0
 

@@ -37,11 +37,11 @@ def simulated_emergency_stop(state: StateTable) -> SimulatedEmergencyStop:
     return button
 
 
-def meter_for(settings: Settings, number: int, spec: MeterSpec, evse: SimulatedEvse) -> Meter:
+def meter_for(settings: Settings, number: int, spec: MeterSpec, evse: SimulatedEvse, fsync: bool = True) -> Meter:
     """A simulated meter measures what the simulated EV draws; its register is kept in data_dir
     (not in the station's database: it is the meter's memory, and outlives a station reset)."""
     if isinstance(spec, SimSpec):
-        return SimulatedMeter(lambda: evse.power_w, settings.data_dir / f"simulated-meter-{number}.wh")
+        return SimulatedMeter(lambda: evse.power_w, settings.data_dir / f"simulated-meter-{number}.wh", fsync)
     if isinstance(spec, RtuSpec):
         _check_serial_device(spec.device)
     return open_meter(spec)

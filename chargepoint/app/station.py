@@ -73,14 +73,16 @@ log = logging.getLogger(__name__)
 class Station:
     def __init__(
         self, settings: Settings, scrubber: SecretScrubber | None = None, observer: LinkObserver | None = None,
-        control_socket: bool = True,
+        control_socket: bool = True, fsync: bool = True,
     ) -> None:
         """`observer` watches the link (a fleet's figures); a fleet's stations take their bench
-        commands from `self.commands` in process, without a control socket each."""
+        commands from `self.commands` in process, without a control socket each, and write
+        without fsync (infra.database.Database, drivers.register)."""
         scrubber = scrubber or SecretScrubber()
         self._control_socket = control_socket
+        self._fsync = fsync
         self.settings = settings
-        self.db = Database(settings.database_path)
+        self.db = Database(settings.database_path, fsync)
         self.config = open_configuration(settings, self.db)
         scrubber.add(self.config.value("AuthorizationKey"))
         self.config.subscribe("AuthorizationKey", scrubber.add)
@@ -162,7 +164,7 @@ class Station:
         connectors = []
         for number, spec in enumerate(self.settings.meter_specs, start=1):
             evse = simulated_evse(self.settings, number, self._state)
-            driver = meter_for(self.settings, number, spec, evse)
+            driver = meter_for(self.settings, number, spec, evse, self._fsync)
             meter = MeterWatch(driver, figures_of(spec), name=f"connector {number} meter")
             connector = Connector(
                 number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ocpp.v16.enums import ResetType
+
 from chargepoint.app.settings import Settings
 from chargepoint.app.station import Station
 from chargepoint.control.server import Reply, Request
@@ -71,22 +73,34 @@ class Fleet:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         while True:
             try:
-                station = Station(settings, self._scrubber, self.figures, control_socket=False)
+                station = Station(settings, self._scrubber, self.figures, control_socket=False, fsync=False)
             except Exception:
                 log.exception("station %s could not be built", identity)
                 self.figures.errors["station could not start"] += 1
                 return
             self.stations[identity] = station
-            drivers = [asyncio.create_task(d) for d in self._drivers(station)]
             try:
-                kind = await station.run()
-            finally:
-                for driver in drivers:
-                    driver.cancel()
-                await asyncio.gather(*drivers, return_exceptions=True)
+                kind = await self._serve(station)
+            except Exception:  # one station's fault stops that station, not the fleet
+                log.exception("station %s stopped", identity)
+                self.figures.errors["station stopped by an error"] += 1
+                return
             if kind is None:
                 return
             log.info("station %s restarts after a %s reset", identity, kind.value)
+
+    async def _serve(self, station: Station) -> ResetType | None:
+        """The station with its drivers; stopped, the drivers end before the station closes."""
+        drivers = [asyncio.create_task(d) for d in self._drivers(station)]
+        running = asyncio.create_task(station.run())
+        try:
+            return await asyncio.shield(running)
+        finally:
+            for driver in drivers:
+                driver.cancel()
+            await asyncio.gather(*drivers, return_exceptions=True)
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
 
     def _drivers(self, station: Station) -> list[Any]:
         timing = self.plan.timing
