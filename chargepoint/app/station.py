@@ -269,6 +269,8 @@ class Station:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            for part in (self.station_status, *self.connectors):
+                await part.end_work()
             await self.control.close()
             self.frame_log.close()
             with contextlib.suppress(Exception):
