@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chargepoint.control.server import DaemonNotRunning, send_command  # noqa: E402
+from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command  # noqa: E402
 from chargepoint.fleet.files import holds  # noqa: E402
 from chargepoint.fleet.summary import merge  # noqa: E402
 
@@ -90,8 +90,8 @@ class Run:
     def status(self) -> dict[str, Any] | None:
         try:
             return send_command(self.dir / "fleet" / f"fleet-{self.index}.sock", {"command": "fleet-status"}, timeout=30)
-        except (DaemonNotRunning, OSError, ValueError):
-            return None
+        except (DaemonNotRunning, NoAnswer, OSError, ValueError):
+            return None  # not up yet, or too busy building stations to answer
 
     def wait_accepted(self, timeout: float) -> float:
         deadline = time.monotonic() + timeout
@@ -106,7 +106,7 @@ class Run:
 
     def stop(self) -> dict[str, Any]:
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(120)
+        self.process.wait(600)
         return dict(json.loads(self.summary_file.read_text()))
 
 
@@ -120,13 +120,14 @@ def measure(count: int, csms: str, csms_pid: int, ramp: float, window: float, ba
     shards = shards_for(count)
     runs = [Run(count // shards, csms, ramp / shards, index) for index in range(shards)]
     try:
-        boot_s = max(run.wait_accepted(timeout=60 + 3 * count / ramp) for run in runs)
+        boot_s = max(run.wait_accepted(timeout=120 + 5 * count / ramp) for run in runs)
         time.sleep(min(window, 15))  # the first sessions start, within --idle 10
         pids = [run.process.pid for run in runs]
         before = [run.status() for run in runs]
         cpu0, csms0, t0 = sum(map(_cpu_seconds, pids)), _cpu_seconds(csms_pid), time.monotonic()
         time.sleep(window)
         after = [run.status() for run in runs]
+        assert None not in before and None not in after, "a fleet did not answer its status"
         elapsed = time.monotonic() - t0
         cpu, csms_cpu = sum(map(_cpu_seconds, pids)) - cpu0, _cpu_seconds(csms_pid) - csms0
         peak_kb = sum(_proc(pid, "VmHWM") for pid in pids)

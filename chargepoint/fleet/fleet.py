@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,22 +103,13 @@ class Fleet:
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
 
-    def _drivers(self, station: Station) -> list[Any]:
+    def _drivers(self, station: Station) -> list[Coroutine[Any, Any, None]]:
         timing = self.plan.timing
         if timing is None:
             return []
-        figures, identity = self.figures, station.settings.identity
-
-        def started() -> None:
-            figures.sessions_started += 1
-
-        def completed() -> None:
-            figures.sessions_completed += 1
-
+        identity = station.settings.identity
         return [
-            Driver(station.commands, c.id, figures.bench_refused, started, completed).run(
-                plan(self.plan.seed, identity, c.id, timing), station.link.wait_accepted
-            )
+            Driver(station.commands, c.id, self.figures).run(plan(self.plan.seed, identity, c.id, timing), station.link.wait_accepted)
             for c in station.connectors
         ]
 

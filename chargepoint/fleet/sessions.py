@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chargepoint.control.server import CommandError, Handler
+from chargepoint.fleet.figures import Figures
 
 POWER_W = (3_700.0, 22_000.0)  # what the simulated EVs draw: 1-phase 16 A to 3-phase 32 A
 
@@ -49,13 +50,11 @@ def plan(seed: int, identity: str, connector: int, timing: Timing) -> Iterator[S
 
 @dataclass
 class Driver:
-    """One connector's driver. `refused(command, why)` hears each action the station refused."""
+    """One connector's driver; the figures count its sessions and the actions refused."""
 
     commands: dict[str, Handler]
     connector: int
-    refused: Callable[[str, str], None]
-    started: Callable[[], None]
-    completed: Callable[[], None]
+    figures: Figures
 
     async def run(self, sessions: Iterator[Session], wait_accepted: Callable[[], Any]) -> None:
         for session in sessions:
@@ -69,16 +68,16 @@ class Driver:
         await self._do("ev", action="charge")
         charging = await self._do("swipe", id_tag=session.id_tag)
         if charging:
-            self.started()
+            self.figures.sessions_started += 1
         await asyncio.sleep(session.charge_s)
         if charging and await self._do("swipe", id_tag=session.id_tag):
-            self.completed()
+            self.figures.sessions_completed += 1
         await self._do("unplug")
 
     async def _do(self, command: str, **fields: Any) -> bool:
         try:
             await self.commands[command]({"command": command, "connector": self.connector, **fields})
         except CommandError as exc:
-            self.refused(command, str(exc).removeprefix(f"connector {self.connector}: "))
+            self.figures.bench_refused(command, str(exc).removeprefix(f"connector {self.connector}: "))
             return False
         return True
