@@ -74,6 +74,7 @@ async def _shard(fleet: Daemon, csms: Csms, index: int, env: dict[str, str]) -> 
 
 async def test_two_shards_run_every_identity_once_and_their_summaries_merge(csms: Csms, make_daemon: Any) -> None:
     fleet: Daemon = make_daemon(csms, start=False)
+    csms.errors = {"StatusNotification": "InternalError"}  # errors by kind, merged too
     # Shard 0 by --index, shard 1 as a Kubernetes Indexed Job tells its pod; one data_dir for both.
     shards = [await _shard(fleet, csms, 0, {}), await _shard(fleet, csms, 1, {"JOB_COMPLETION_INDEX": "1"})]
     await eventually(lambda: len(_booted(csms)) == 6, 20, "6 stations booted")
@@ -90,6 +91,9 @@ async def test_two_shards_run_every_identity_once_and_their_summaries_merge(csms
     merged = json.loads(await cli_ok(fleet, "fleet", "merge", *summaries, "--json"))
     assert (merged["shards"], merged["stations"]) == ([0, 1], 6)
     assert merged["actions"]["BootNotification"]["count"] == 6
+    refused = len(csms.received("StatusNotification"))  # less any answer a stopping station missed
+    assert set(merged["errors"]) == {"StatusNotification: CALLERROR InternalError"}
+    assert refused >= 12 and refused - 6 <= merged["errors"]["StatusNotification: CALLERROR InternalError"] <= refused
     assert "BootNotification" in await cli_ok(fleet, "fleet", "merge", *summaries)
     twice = await fleet.cli("fleet", "merge", summaries[0], summaries[0])
     assert (twice.code, twice.err.strip()) == (2, "chargepoint: fleet: merge: shard 0 appears twice")
