@@ -1,8 +1,9 @@
 """`chargepoint fleet run | status | merge`: the fleet's command line and its process concerns.
 
 Logging and signals belong here, once for the whole process, as `run` keeps them for a lone
-station. A fleet's web page (`fleet run --web`, the control package's) would be served from
-`_serve` beside the control socket, reading `Fleet.status` as `fleet status` does.
+station. A fleet's web page (`fleet run --web`, still to come from the control package) is to
+be served from `run._serve` beside the control socket, reading `Fleet.status` as `fleet
+status` does.
 """
 
 from __future__ import annotations
