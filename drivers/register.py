@@ -22,8 +22,13 @@ HEADROOM_WH = 100.0
 class DurableRegister:
     """Energy in Wh; with no file it lives only as long as the process (tests, the demo)."""
 
-    def __init__(self, path: Path | None, start_wh: float = 0.0, headroom_wh: float = HEADROOM_WH) -> None:
+    def __init__(
+        self, path: Path | None, start_wh: float = 0.0, headroom_wh: float = HEADROOM_WH, fsync: bool = True
+    ) -> None:
+        """Without `fsync` (a fleet's emulated meters) the file survives the process being
+        killed but not the host losing power, and no write waits for the disk."""
         self._path = path
+        self._fsync = fsync
         self._headroom = headroom_wh
         stored = _load(path) if path is not None else None
         self.wh = start_wh if stored is None else stored
@@ -34,13 +39,13 @@ class DurableRegister:
         self.wh += wh
         if self._path is not None and self.wh > self._ceiling:
             self._ceiling = self.wh + self._headroom
-            _save(self._path, self._ceiling)
+            _save(self._path, self._ceiling, self._fsync)
         return self.wh
 
     def close(self) -> None:
         """A clean stop: the exact value, so a restart adds nothing."""
         if self._path is not None:
-            _save(self._path, self.wh)
+            _save(self._path, self.wh, self._fsync)
             self._ceiling = self.wh
 
 
@@ -56,15 +61,18 @@ def _load(path: Path) -> float | None:
         return None
 
 
-def _save(path: Path, wh: float) -> None:
+def _save(path: Path, wh: float, fsync: bool) -> None:
     """Write, fsync, rename, fsync the directory: after a crash the file holds the old value or
     the new one, never half of one."""
     scratch = path.with_name(path.name + ".tmp")
     with scratch.open("w") as file:
         file.write(f"{wh!r}\n")  # repr: read back exactly
         file.flush()
-        os.fsync(file.fileno())
+        if fsync:
+            os.fsync(file.fileno())
     os.replace(scratch, path)
+    if not fsync:
+        return
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)

@@ -182,11 +182,12 @@ class SimulatedMeter:
         register: Path | None = None,
         delivered: Callable[[float], None] = lambda energy_wh: None,
         soc: Callable[[], float | None] = lambda: None,
+        fsync: bool = True,
     ) -> None:
         self._power = power
         self._delivered = delivered  # the EV counts the same energy into its battery
         self._soc = soc  # the EV's SoC where it reports one (DC, ISO 15118)
-        self._register = DurableRegister(register)
+        self._register = DurableRegister(register, fsync=fsync)
         self._last = time.monotonic()
         self._last_power = 0.0
 

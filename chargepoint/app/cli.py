@@ -22,6 +22,7 @@ from chargepoint.app import cli_help, signed_values
 from chargepoint.app.status_view import human_status
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.control.web.access import parse_bind, password_problem
+from chargepoint.fleet import command as fleet
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
 from chargepoint.infra.database import DatabaseGone, SchemaTooNew
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("--info", help="free text sent in StatusNotification.info")
     signed_values.add_commands(commands, common)
     scenario_command.add_parser(commands, common)
+    fleet.add_commands(commands, common, _Parser)
     return parser
 
 
@@ -181,6 +183,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return signed_values.run_command(settings, args)
     if args.command == "scenario":
         return scenario_command.main(args, settings)
+    if args.command == "fleet":
+        return fleet.main(settings, args)
     return _bench(settings, args)
 
 

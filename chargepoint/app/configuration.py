@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
+from types import MappingProxyType
 
 from ocpp.v16.enums import Measurand
 
@@ -40,8 +42,7 @@ def client_certificate_files(settings: Settings) -> ClientCertificateFiles:
 
 
 def open_configuration(settings: Settings, db: Database) -> Configuration:
-    profile = get_profile(settings.profile)
-    model = replace(profile.model(settings.model), feature_profiles=settings.feature_profiles)  # with extra_profiles
+    catalogue = _catalogue(settings.profile, settings.model, settings.feature_profiles, settings.connector_count)
     initial = {"MessageTimeout": str(settings.response_timeout)}
     if settings.password:
         initial["AuthorizationKey"] = authorization_key(settings.password.get_secret_value())
@@ -49,11 +50,10 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
         initial["ReserveConnectorZeroSupported"] = "true"
     if settings.additional_root_certificate_check:  # read-only too (whitepaper §7.1)
         initial["AdditionalRootCertificateCheck"] = "true"
-    catalogue = catalogue_for(profile, model, settings.connector_count, IMPLEMENTED)
     figures = meter_figures(settings)
     fixed = _fixed_samples(catalogue, figures)
     if settings.signed_meter_values:  # only a station that signs has a key to show
-        catalogue[PUBLIC_KEY_KEY] = KeyDef(PUBLIC_KEY_KEY, KeyType.STRING, Access.R, FeatureProfile.CUSTOM)
+        catalogue = {**catalogue, PUBLIC_KEY_KEY: KeyDef(PUBLIC_KEY_KEY, KeyType.STRING, Access.R, FeatureProfile.CUSTOM)}
         fixed[PUBLIC_KEY_KEY] = DeviceKey.of(settings.data_dir).public_hex()
     config = Configuration(catalogue, KeyTable(db), fixed=fixed, initial=initial)
     client_certificate = client_certificate_files(settings)
@@ -64,6 +64,17 @@ def open_configuration(settings: Settings, db: Database) -> Configuration:
         if config.has(key):
             config.add_validator(key, rule)
     return config
+
+
+@cache
+def _catalogue(
+    profile_name: str, model_name: str | None, feature_profiles: tuple[FeatureProfile, ...], connectors: int
+) -> Mapping[str, KeyDef]:
+    """One catalogue for all stations of a kind: a fleet's thousand stations share it (the
+    store copies the mapping, and key declarations are frozen)."""
+    profile = get_profile(profile_name)
+    model = replace(profile.model(model_name), feature_profiles=feature_profiles)  # with extra_profiles
+    return MappingProxyType(catalogue_for(profile, model, connectors, IMPLEMENTED))
 
 
 def meter_figures(settings: Settings) -> frozenset[str]:

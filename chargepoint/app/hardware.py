@@ -58,12 +58,13 @@ def simulated_emergency_stop(state: StateTable) -> SimulatedEmergencyStop:
     return button
 
 
-def meter_for(settings: Settings, number: int, spec: MeterSpec, evse: SimulatedEvse) -> Meter:
+def meter_for(settings: Settings, number: int, spec: MeterSpec, evse: SimulatedEvse, fsync: bool = True) -> Meter:
     """A simulated meter measures what the simulated EV draws; its register is kept in data_dir
     (not in the station's database: it is the meter's memory, and outlives a station reset)."""
     if isinstance(spec, SimSpec):
         soc = (lambda: evse.soc) if ev_reports_soc(settings) else (lambda: None)
-        return SimulatedMeter(lambda: evse.power_w, settings.data_dir / f"simulated-meter-{number}.wh", evse.delivered, soc)
+        register = settings.data_dir / f"simulated-meter-{number}.wh"
+        return SimulatedMeter(lambda: evse.power_w, register, evse.delivered, soc, fsync)
     if isinstance(spec, RtuSpec):
         _check_serial_device(spec.device)
     return open_meter(spec)

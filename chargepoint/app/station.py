@@ -48,6 +48,7 @@ from chargepoint.infra.state import StateTable
 from chargepoint.link.connection import Connection
 from chargepoint.link.endpoint import merge_routes
 from chargepoint.link.framelog import FrameLog
+from chargepoint.link.observer import LinkObserver
 from chargepoint.link.security import SecurityProfiles
 from chargepoint.metering.aligned import ClockAlignedSampler
 from chargepoint.metering.sampled import TransactionSampler
@@ -81,10 +82,18 @@ from configkeys import boot_notification_fields
 log = logging.getLogger(__name__)
 
 class Station:
-    def __init__(self, settings: Settings, scrubber: SecretScrubber | None = None) -> None:
+    def __init__(
+        self, settings: Settings, scrubber: SecretScrubber | None = None, observer: LinkObserver | None = None,
+        control_socket: bool = True, fsync: bool = True,
+    ) -> None:
+        """`observer` watches the link (a fleet's figures); a fleet's stations take their bench
+        commands from `self.commands` in process, without a control socket each, and write
+        without fsync (infra.database.Database, drivers.register)."""
         scrubber = scrubber or SecretScrubber()
+        self._control_socket = control_socket
+        self._fsync = fsync
         self.settings = settings
-        self.db = Database(settings.database_path)
+        self.db = Database(settings.database_path, fsync)
         self.config = open_configuration(settings, self.db)
         scrubber.add(self.config.value("AuthorizationKey"))
         self.config.subscribe("AuthorizationKey", scrubber.add)
@@ -106,7 +115,7 @@ class Station:
             self.config, link, self._state, lambda: self.client_files.in_use(self.clock.now()),
             lambda: self.client_certificate.refused(), lambda: self._csms_trust.pem(),
         )
-        self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log)
+        self.link = Connection(link, security, self.config, self.clock, self._boot, self.frame_log, observer)
         security.watch(self.link.renew)
         self.security_events = SecurityEvents(
             self.db, self.link, self.clock, SecurityLog(settings.data_dir / "security.log"), scrubber.scrub
@@ -166,9 +175,9 @@ class Station:
             self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
             self.emergency_button,
         )
-        # the control socket's, also a scenario run's
-        self.bench = bench.handlers() | self.vendor.handlers | SecurityBench(self.security_events).handlers()
-        self.control = ControlServer(settings.control_socket, self.bench)
+        # the control socket's, also what a fleet's drivers and a scenario run call
+        self.commands = bench.handlers() | self.vendor.handlers | SecurityBench(self.security_events).handlers()
+        self.control = ControlServer(settings.control_socket, self.commands)
 
     def _profile_features(self, scrubber: SecretScrubber) -> None:
         """Smart Charging, Firmware Management and Reservation: the features with parts of their own."""
@@ -194,7 +203,7 @@ class Station:
         connectors = []
         for number, spec in enumerate(self.settings.meter_specs, start=1):
             evse = simulated_evse(self.settings, number, self._state)
-            driver = meter_for(self.settings, number, spec, evse)
+            driver = meter_for(self.settings, number, spec, evse, self._fsync)
             meter = MeterWatch(driver, reading_figures(self.settings, spec), name=f"connector {number} meter")
             connector = Connector(
                 number, evse, meter, self.authorizer, self.transactions, sampler, self.config, self.clock,
@@ -292,7 +301,8 @@ class Station:
             self.security_events.raise_event(
                 SecurityEvent.startup_of_the_device, f"{self.settings.station_model.name} firmware {self.firmware_version}"
             )
-            await self.control.start()
+            if self._control_socket:
+                await self.control.start()
             log.info(
                 "station %s (%s %s, connectors: %d) starting; CSMS %s",
                 self.settings.identity,
@@ -321,6 +331,8 @@ class Station:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            for part in (self.station_status, *self.connectors):
+                await part.end_work()
             await self.control.close()
             self.frame_log.close()
             self.security_events.log.close()

@@ -176,6 +176,13 @@ class ConnectorState:
         task.add_done_callback(self._finished)
         return task
 
+    async def end_work(self) -> None:
+        """The station stops: the work spawned for this connector ends first, so none of it
+        outlives the station's database (in a fleet the event loop goes on without it)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:

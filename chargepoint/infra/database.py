@@ -152,14 +152,21 @@ class DatabaseGone(Exception):
 class Database:
     """An open chargepoint.db, migrated to the newest schema."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fsync: bool = True) -> None:
+        """`fsync`: every commit reaches the disk before it returns, so a power cut loses
+        nothing (synchronous=FULL). Without it (a fleet's emulated stations, which share one
+        host and each fsync would stall the event loop for milliseconds) a commit survives the
+        process being killed, not the host losing power (WAL with synchronous=OFF)."""
         _private(path)
         self.path = path
         self._conn = sqlite3.connect(path, isolation_level=None)
         self._file = os.stat(path)
         self._gone = False
+        if not fsync:  # before the switch to WAL, which would sync otherwise
+            self._conn.execute("PRAGMA synchronous=OFF")
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        if fsync:
+            self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._migrate()
 

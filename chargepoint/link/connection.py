@@ -32,6 +32,7 @@ from chargepoint.link.config import LinkConfig
 from chargepoint.link.endpoint import Lenience, Routes, SecurityReport, StationEndpoint, strict, unreported
 from chargepoint.link.errors import describe
 from chargepoint.link.framelog import FrameLog
+from chargepoint.link.observer import LinkObserver, Unobserved, timed
 from chargepoint.link.outbox import CallFailed, NotAccepted
 from chargepoint.link.security import InsecureLink, LinkSecurity
 from configkeys import Configuration
@@ -80,8 +81,10 @@ class Connection:
         clock: Clock,
         boot: call.BootNotification,
         frame_log: FrameLog,
+        observer: LinkObserver | None = None,
     ) -> None:
         self._link = link
+        self._observer = observer or Unobserved()
         self._security = security
         self._config = config
         self._clock = clock
@@ -202,6 +205,7 @@ class Connection:
             except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError, InsecureLink) as exc:
                 self.link_state, self.link_error = LinkState.ERROR, describe(exc, self.url)
                 log.warning("CSMS link to %s failed: %s", self.url, self.link_error)
+                self._observer.connect_failed(self.link_error)
                 self._security.failed(self._presented, exc)
                 registered = False
             # Only a link that got as far as an accepted registration resets the backoff, so a
@@ -232,7 +236,7 @@ class Connection:
             log.info("connected to %s", self.url)
             endpoint = StationEndpoint(
                 self._link.identity, connection, self._timeout, self._frame_log, self._answering, self._routes,
-                self._lenience, self._report,
+                self._lenience, self._report, self._observer,
             )
             reader = asyncio.create_task(endpoint.start())
             sender: asyncio.Task[None] | None = None
@@ -279,12 +283,13 @@ class Connection:
             return
         while True:
             try:
-                answer = await endpoint.call(self._boot, suppress=False)
+                answer = await timed(self._observer, endpoint.call(self._boot, suppress=False), self._boot)
             except BOOT_FAILURES as exc:
                 log.warning("BootNotification failed: %s", _reason(exc))
                 await asyncio.sleep(self._timeout)
                 continue
             self.registration = RegistrationStatus(answer.status)
+            self._observer.registered(answer.status)
             self._clock.set_from_csms(answer.current_time)
             log.info("BootNotification %s, interval %s s", answer.status, answer.interval)
             if self.registration == RegistrationStatus.accepted:
@@ -301,7 +306,7 @@ class Connection:
             name = type(outgoing.payload).__name__
             try:
                 async with self._exchange:
-                    result = await endpoint.call(outgoing.payload, suppress=False)
+                    result = await timed(self._observer, endpoint.call(outgoing.payload, suppress=False), outgoing.payload)
             except OCPPError as exc:
                 outgoing.answer.set_exception(CallFailed(f"{name}: CSMS answered {exc.code}: {exc.description}"))
             except asyncio.TimeoutError:

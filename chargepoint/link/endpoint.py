@@ -21,6 +21,7 @@ from ocpp.v16 import ChargePoint
 
 from chargepoint.link.framelog import FrameLog
 from chargepoint.link.framing import NOT_SUPPORTED, FrameRejected, check_action, check_payload, parse_frame
+from chargepoint.link.observer import LinkObserver, Unobserved
 from chargepoint.link.replay import Seen, SeenCalls
 from chargepoint.security.events import SecurityEvent
 
@@ -79,6 +80,7 @@ class StationEndpoint(ChargePoint):
         routes: Routes,
         lenience: Lenience = strict,
         report: SecurityReport = unreported,
+        observer: LinkObserver | None = None,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=_LibraryLog(logging.getLogger("ocpp")))
         self._report = report
@@ -87,6 +89,7 @@ class StationEndpoint(ChargePoint):
         self._answering = answering
         self.route_map = routes
         self._lenience = lenience
+        self._observer = observer or Unobserved()
         self._idle = asyncio.Event()  # no CSMS request is being handled
         self._idle.set()
 
@@ -108,6 +111,7 @@ class StationEndpoint(ChargePoint):
 
     async def _route(self, raw_msg: str | bytes) -> None:
         # A binary WebSocket frame is read as the UTF-8 text OCPP-J §4.1.2 says it must be.
+        self._observer.frame()
         self._frame_log.record("in", raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace"))
         what = "frame"  # until the frame is known to be a CALL, then its action
         try:
@@ -145,5 +149,6 @@ class StationEndpoint(ChargePoint):
             raise FrameRejected(message.unique_id, SECURITY_ERROR, "message ID already used on this connection")
 
     async def _send(self, message: str) -> None:
+        self._observer.frame()
         self._frame_log.record("out", message)
         await super()._send(message)

@@ -91,7 +91,7 @@ class ScenarioStation:
         """A bench command, through the same handler the control socket calls."""
         if self.station is None:
             raise CommandError("the station has not started")
-        handler = self.station.bench.get(str(request["command"]))
+        handler = self.station.commands.get(str(request["command"]))
         if handler is None:
             raise CommandError(f"this station has no bench command {request['command']!r}")
         return await handler(request)
