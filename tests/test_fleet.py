@@ -9,11 +9,13 @@ import itertools
 import json
 import resource
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from chargepoint.app.cli import main
@@ -26,6 +28,12 @@ SUMMARY_FIELDS = {"fleet", "shards", "stations", "duration_s", "messages", "mess
 LATENCY_FIELDS = {"count", "p50_ms", "p90_ms", "p99_ms", "max_ms", "buckets"}
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _booted(csms: Csms) -> list[str]:
     return sorted(f.identity for f in csms.received("BootNotification") if f.identity)
 
@@ -34,11 +42,17 @@ async def test_a_fleet_boots_and_drives_the_sessions_its_seed_draws(csms: Csms, 
     fleet: Daemon = make_daemon(csms, start=False)
     summary_file = fleet.data_dir / "summary.json"
     timing = Timing(idle_s=0.3, charge_s=1.0)
+    page = f"127.0.0.1:{_free_port()}"
     running = asyncio.create_task(fleet.cli(
         "fleet", "run", "--count", "4", "--csms", csms.url, "--seed", "7", "--duration", "8",
         "--idle", str(timing.idle_s), "--charge", str(timing.charge_s), "--json", "--json-summary", str(summary_file),
+        "--web", page,
     ))
     await eventually(lambda: len(_booted(csms)) == 4, 15, "4 stations booted")
+    async with aiohttp.ClientSession(f"http://{page}") as web:  # the table, and a page per station
+        assert "chargepoint fleet" in await (await web.get("/")).text()
+        assert (await web.get("/station/CP-0003/")).status == 200
+        assert (await web.get("/station/CP-0009/")).status == 404
     status = json.loads(await cli_ok(fleet, "fleet", "status", "--json"))
     assert (status["stations"], status["started"]) == (4, 4)
     assert status["summary"]["actions"]["BootNotification"]["count"] == 4

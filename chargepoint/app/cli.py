@@ -21,7 +21,7 @@ from ocpp.v16.enums import ResetType
 from chargepoint.app import cli_help, signed_values
 from chargepoint.app.status_view import human_status
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
-from chargepoint.control.web.access import parse_bind, password_problem
+from chargepoint.control.web.access import bind_argument, page_problem
 from chargepoint.fleet import command as fleet
 from chargepoint.vendors.wallbox import id_tag_from_uid, parse_uid
 from chargepoint.app.settings import Settings, SettingsError, load_settings, unknown_environment
@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)  # none: the help, see main
 
     run = commands.add_parser("run", parents=[common], help="run the station daemon")
-    run.add_argument("--web", metavar="HOST:PORT", type=_bind_argument, help=cli_help.WEB)
+    run.add_argument("--web", metavar="HOST:PORT", type=bind_argument, help=cli_help.WEB)
     commands.add_parser("demo", parents=[common], help="a complete charging session against a local CSMS")
     status = commands.add_parser("status", parents=[common], help="link, registration and connectors")
     status.add_argument("--json", action="store_true", help=cli_help.STATUS_JSON)
@@ -157,18 +157,10 @@ def _refused(exc: SettingsError) -> int:
     return EXIT_USAGE
 
 
-def _bind_argument(text: str) -> str:
-    try:
-        parse_bind(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         web = args.web or settings.web
-        problem = password_problem(parse_bind(web), settings.web_secret) if web else None
+        problem = page_problem(web, settings.web_secret)
         if problem:
             raise SettingsError([problem])
         with DataDirLock(settings.data_dir, wait=RUN_WAIT):

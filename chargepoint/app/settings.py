@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from chargepoint.control.web.access import parse_bind, password_problem
+from chargepoint.control.web.access import page_problem, parse_bind
 from configkeys import FeatureProfile, StationModel, get_profile
 from drivers.meter_url import MeterSpec, parse_meter_url
 
@@ -154,7 +154,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _web_password(self) -> Settings:
-        problem = password_problem(parse_bind(self.web), self.web_secret) if self.web else None
+        problem = page_problem(self.web, self.web_secret)
         if problem:
             raise ValueError(problem)
         return self

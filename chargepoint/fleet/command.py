@@ -1,9 +1,7 @@
 """`chargepoint fleet run | status | merge`: the fleet's command line and its process concerns.
 
 Logging and signals belong here, once for the whole process, as `run` keeps them for a lone
-station. A fleet's web page (`fleet run --web`, still to come from the control package) is to
-be served from `run._serve` beside the control socket, reading `Fleet.status` as `fleet
-status` does.
+station. `fleet run --web` serves the fleet's page (control.web) beside the control socket.
 """
 
 from __future__ import annotations
@@ -17,8 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chargepoint.app import cli_help
 from chargepoint.app.settings import Settings, SettingsError, load_settings
 from chargepoint.control.server import DaemonNotRunning, send_command
+from chargepoint.control.web.access import bind_argument
 from chargepoint.fleet.identities import DEFAULT_PATTERN, BadPattern, identities
 from chargepoint.fleet.sessions import Timing
 from chargepoint.fleet.summary import merge, table
@@ -65,6 +65,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser, parser_class: t
     run.add_argument("--no-sessions", action="store_true", help="no generated sessions: only what the CSMS asks for")
     run.add_argument("--json", action="store_true", help="the summary as JSON on stdout instead of the table")
     run.add_argument("--json-summary", type=Path, metavar="FILE", help="also write the JSON summary to FILE")
+    run.add_argument("--web", metavar="HOST:PORT", type=bind_argument, help="the fleet's page: " + cli_help.WEB)
     run.add_argument("--log-level", default="WARNING", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     status = actions.add_parser("status", parents=[common], help="the running fleet of this data_dir")
     status.add_argument("--index", type=_at_least(0), metavar="I", help=f"which shard (default: ${INDEX_ENV} or 0)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,11 @@ class Fleet:
         self.figures = figures
         self._scrubber = scrubber
         self.stations: dict[str, Station] = {}
+        self._built: list[Callable[[Station], None]] = []
+
+    def on_built(self, listener: Callable[[Station], None]) -> None:
+        """listener(station) for each Station built, a rebuilt one after a Reset too."""
+        self._built.append(listener)
 
     def settings_for(self, identity: str) -> Settings:
         """The template with this station's identity, directory and EV."""
@@ -80,6 +85,8 @@ class Fleet:
                 self.figures.errors["station could not start"] += 1
                 return
             self.stations[identity] = station
+            for listener in self._built:
+                listener(station)
             try:
                 kind = await self._serve(station)
             except Exception:  # one station's fault stops that station, not the fleet

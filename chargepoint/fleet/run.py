@@ -15,6 +15,8 @@ from pathlib import Path
 from chargepoint.app.logs import setup_logging
 from chargepoint.app.settings import Settings
 from chargepoint.control.server import ControlServer, DaemonNotRunning, send_command
+from chargepoint.control.web.access import page_problem
+from chargepoint.control.web.server import serve_web
 from chargepoint.fleet.figures import Figures
 from chargepoint.fleet.files import raise_limit
 from chargepoint.fleet.fleet import Fleet, Plan, fleet_dir
@@ -33,7 +35,12 @@ def socket_path(directory: Path, index: int) -> Path:
 
 
 def run_fleet(template: Settings, names: list[str], args: argparse.Namespace, index: int, timing: Timing | None) -> int:
-    problem = _occupied(socket_path(fleet_dir(template.data_dir), index), index) or raise_limit(len(names))
+    web = args.web or template.web
+    problem = (
+        page_problem(web, template.web_secret)
+        or _occupied(socket_path(fleet_dir(template.data_dir), index), index)
+        or raise_limit(len(names))
+    )
     if problem:
         print(f"chargepoint: fleet: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -42,7 +49,11 @@ def run_fleet(template: Settings, names: list[str], args: argparse.Namespace, in
         scrubber.add(template.password.get_secret_value())
     setup_logging(args.log_level, scrubber)
     fleet = Fleet(Plan(template, names, args.ramp, args.seed, index, timing), Figures(), scrubber)
-    asyncio.run(_serve(fleet, args.duration))
+    try:
+        asyncio.run(_serve(fleet, args.duration, web, template.web_secret))
+    except OSError as exc:  # the page's port
+        print(f"chargepoint: fleet: web: cannot serve the page on {web}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     result = summary(fleet.figures, fleet.describe())
     if args.json_summary:
         args.json_summary.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -60,8 +71,9 @@ def _occupied(path: Path, index: int) -> str | None:
     return f"shard {index} already runs on {path.parent}; give another --index or data_dir"
 
 
-async def _serve(fleet: Fleet, duration: float | None) -> None:
-    """Until the duration ends or a signal comes; the stations are closed before the summary."""
+async def _serve(fleet: Fleet, duration: float | None, web: str | None, password: str | None) -> None:
+    """Until the duration ends or a signal comes; the stations are closed before the summary.
+    The page, where asked for, shows each station as the fleet builds it."""
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
@@ -71,6 +83,9 @@ async def _serve(fleet: Fleet, duration: float | None) -> None:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     control = ControlServer(socket_path(directory, fleet.plan.index), {"fleet-status": fleet.status})
     await control.start()
+    page = await serve_web([], web, password) if web else None
+    if page is not None:
+        fleet.on_built(page.attach)
     progress = loop.create_task(show_progress(fleet.counts, fleet.figures))
     running = loop.create_task(fleet.run())
     try:
@@ -82,4 +97,6 @@ async def _serve(fleet: Fleet, duration: float | None) -> None:
             work.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(progress, running, return_exceptions=True)
+        if page is not None:
+            await page.close()
         await control.close()

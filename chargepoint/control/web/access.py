@@ -6,6 +6,7 @@ password, and a page of another site open in the same browser may not drive it.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import hmac
@@ -81,3 +82,17 @@ def loopback_host(host: str) -> bool:
     """The Host a browser sent names loopback: without a password the page answers only to
     those, so a site that makes its name resolve to 127.0.0.1 still cannot read it."""
     return is_loopback(urlsplit(f"//{host}").hostname or "")
+
+
+def bind_argument(text: str) -> str:
+    """`run --web` and `fleet run --web`: HOST:PORT, or argparse's one line saying why not."""
+    try:
+        parse_bind(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def page_problem(web: str | None, password: str | None) -> str | None:
+    """Why the page may not be served on `web` (None: no page, or it may)."""
+    return password_problem(parse_bind(web), password) if web else None

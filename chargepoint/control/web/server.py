@@ -37,9 +37,20 @@ class WebServer:
         self._bind = bind
         self._password = password
         self._feeds = {feed.identity: feed for feed in map(StationFeed, stations)}
+        self._single = len(stations) == 1  # a lone station's page is the root; a fleet's is its table
         self._runner: web.AppRunner | None = None
         self._open: set[web.WebSocketResponse] = set()
         self.url = ""
+
+    def attach(self, station: Station) -> None:
+        """A station built after the page started (a fleet ramps up, and rebuilds a station after
+        its Reset): its page serves the new one, whose frames it follows from now."""
+        old = self._feeds.get(station.settings.identity)
+        if old is not None:
+            old.close()
+        feed = self._feeds[station.settings.identity] = StationFeed(station)
+        if self._runner is not None:
+            feed.start()
 
     async def start(self) -> None:
         app = web.Application(middlewares=[self._guard])
@@ -84,7 +95,7 @@ class WebServer:
         return await handler(request)
 
     async def _root(self, request: web.Request) -> web.StreamResponse:
-        if len(self._feeds) == 1:
+        if self._single:
             raise web.HTTPFound(f"/station/{quote(next(iter(self._feeds)), safe='')}/")
         return web.FileResponse(STATIC / "fleet.html")
 
