@@ -69,7 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     change = config_commands.add_parser("set", parents=[common], help="ChangeConfiguration, locally")
     change.add_argument("key", metavar="KEY")
     change.add_argument("value", metavar="VALUE")
+    _bench_parsers(commands, common)
+    signed_values.add_commands(commands, common)
+    scenario_command.add_parser(commands, common)
+    fleet.add_commands(commands, common, _Parser)
+    return parser
 
+
+def _bench_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    """The bench commands: what a person or the hardware does at the station."""
     for name, text in (("plug", "EV cable connected"), ("unplug", "EV cable disconnected")):
         sub = commands.add_parser(name, parents=[common], help=f"bench: {text} on connector N")
         sub.add_argument("connector", type=int, metavar="N", help=cli_help.CONNECTOR)
@@ -114,10 +122,6 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("code", nargs="?", metavar="CODE", help=cli_help.FAULT_CODE)
     fault.add_argument("--clear", action="store_true", help="clear the faults raised by hand on connector N")
     fault.add_argument("--info", help="free text sent in StatusNotification.info")
-    signed_values.add_commands(commands, common)
-    scenario_command.add_parser(commands, common)
-    fleet.add_commands(commands, common, _Parser)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -108,6 +108,57 @@ class Station:
         self._boot = call.BootNotification(
             **boot_notification_fields(model, settings.identity, firmware_version=self.firmware_version)
         )
+        self._link_parts(settings, scrubber, observer)
+        self.reporter = StatusReporter(self.link, self.config, self.clock)
+        self.link.on_registered(self.reporter.registered)
+        builder = self._charging(settings)
+        self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
+        self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
+        self.vendor = vendor_parts(settings, self.config, self._state, self.connectors, self.clock, self.data_transfer)
+        self._profile_features(scrubber)
+        served = {*self.config.csl("SupportedFeatureProfiles"), WHITEPAPER}
+        triggers = Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot, self._job_status(served))
+        self.link.serve(
+            merge_routes(f for f in self._features(triggers, served) if f.profile in served), self.data_transfer.lenience
+        )
+        self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
+        bench = BenchCommands(
+            self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
+            self.emergency_button,
+        )
+        # the control socket's, also what a fleet's drivers and a scenario run call
+        self.commands = bench.handlers() | self.vendor.handlers | SecurityBench(self.security_events).handlers()
+        self.control = ControlServer(settings.control_socket, self.commands)
+
+    def _charging(self, settings: Settings) -> MeterValueBuilder:
+        """Connector 0 and the connectors with what a session needs: authorization, the durable
+        transaction queue, the meter values (signed where set)."""
+        self._availability = AvailabilityTable(self.db)
+        stored = self._availability.load()
+        operative = stored.get(0) != "Inoperative"
+        initial = ChargePointStatus.available if operative else ChargePointStatus.unavailable
+        self.station_status = ConnectorState(0, initial, operative)
+        self.reporter.watch(self.station_status)
+        self._id_tags = IdTagStore(self.db)
+        mode = AuthorizationMode(settings.authorization_mode)
+        self.authorizer = Authorizer(
+            self.link, self.config, self._id_tags, mode, settings.free_vend_id_tag, self._list_conflict, clock=self.clock
+        )
+        self.queue = TransactionQueue(self.db, self.link, self.config)
+        self.transactions = Transactions(self.db, self.queue, self.config)
+        signer = meter_signer(settings, vars(self._boot), self._state, self.clock)
+        builder = MeterValueBuilder(self.config, self.clock, signer)
+        self._vehicle_ids = vehicle_ids(settings, self.config)
+        self._sampler = TransactionSampler(self.transactions, self.config, builder)
+        self.connectors = self._connectors(self._sampler, stored)
+        self.emergency_button = simulated_emergency_stop(self._state)
+        self.station_wide = StationWide(self.station_status, self.connectors, self.emergency_button)
+        route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
+        return builder
+
+    def _link_parts(self, settings: Settings, scrubber: SecretScrubber, observer: LinkObserver | None) -> None:
+        """The link, and the whitepaper's parts around it: the CSMS roots and the client
+        certificate its TLS uses, and the security events it and the clock report."""
         link = link_config(settings)
         self.client_files = client_certificate_files(settings)
         self.certificates = CertificateStore(settings.certificate_dir)
@@ -132,52 +183,7 @@ class Station:
         )
         self.client_certificate.watch(self.link.renew)
         self.link.on_registered(self.client_certificate.registered)
-        self.reporter = StatusReporter(self.link, self.config, self.clock)
-        self.link.on_registered(self.security_events.registered)  # first: before the StatusNotifications
-        self.link.on_registered(self.reporter.registered)
-        self._availability = AvailabilityTable(self.db)
-        stored = self._availability.load()
-        operative = stored.get(0) != "Inoperative"
-        initial = ChargePointStatus.available if operative else ChargePointStatus.unavailable
-        self.station_status = ConnectorState(0, initial, operative)
-        self.reporter.watch(self.station_status)
-        self._id_tags = IdTagStore(self.db)
-        self.authorizer = Authorizer(
-            self.link,
-            self.config,
-            self._id_tags,
-            AuthorizationMode(settings.authorization_mode),
-            settings.free_vend_id_tag,
-            self._list_conflict,
-            clock=self.clock,
-        )
-        self.queue = TransactionQueue(self.db, self.link, self.config)
-        self.transactions = Transactions(self.db, self.queue, self.config)
-        signer = meter_signer(settings, vars(self._boot), self._state, self.clock)
-        builder = MeterValueBuilder(self.config, self.clock, signer)
-        self._vehicle_ids = vehicle_ids(settings, self.config)
-        self._sampler = TransactionSampler(self.transactions, self.config, builder)
-        self.connectors = self._connectors(self._sampler, stored)
-        self.emergency_button = simulated_emergency_stop(self._state)
-        self.station_wide = StationWide(self.station_status, self.connectors, self.emergency_button)
-        route_answers(self.queue, self.transactions, self.authorizer, self.connectors)
-        self.resets = ResetService(self.connectors, self.queue, self._state, self._request_restart)
-        self.data_transfer = DataTransferRegistry(settings.station_model.charge_point_vendor)
-        self.vendor = vendor_parts(settings, self.config, self._state, self.connectors, self.clock, self.data_transfer)
-        self._profile_features(scrubber)
-        served = {*self.config.csl("SupportedFeatureProfiles"), WHITEPAPER}
-        triggers = Triggers(self.link, self.config, self.reporter, self.connectors, builder, self._boot, self._job_status(served))
-        self.link.serve(
-            merge_routes(f for f in self._features(triggers, served) if f.profile in served), self.data_transfer.lenience
-        )
-        self.aligned = ClockAlignedSampler(self.config, self.clock, builder, self.transactions, self.link, self.connectors)
-        bench = BenchCommands(
-            self.link, self.queue, self.config, self.station_status, self.connectors, self._reports, self.vendor.panel,
-            self.emergency_button,
-        )
-        # the control socket's, also what a fleet's drivers and a scenario run call
-        self.commands = bench.handlers() | self.vendor.handlers | SecurityBench(self.security_events).handlers()
-        self.control = ControlServer(settings.control_socket, self.commands)
+        self.link.on_registered(self.security_events.registered)  # before the StatusNotifications
 
     def _profile_features(self, scrubber: SecretScrubber) -> None:
         """Smart Charging, Firmware Management and Reservation: the features with parts of their own."""
@@ -303,13 +309,10 @@ class Station:
             )
             if self._control_socket:
                 await self.control.start()
+            settings = self.settings
             log.info(
                 "station %s (%s %s, connectors: %d) starting; CSMS %s",
-                self.settings.identity,
-                self.settings.profile,
-                self.settings.station_model.name,
-                len(self.connectors),
-                self.link.url,
+                settings.identity, settings.profile, settings.station_model.name, len(self.connectors), self.link.url,
             )
             loop = asyncio.get_running_loop()
             workers = [loop.create_task(c.meter.run()) for c in self.connectors]
