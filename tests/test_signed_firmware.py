@@ -19,7 +19,7 @@ from ocpp.v16.enums import ResetType
 
 from chargepoint.app.settings import Settings
 from chargepoint.app.station import Station
-from chargepoint.security.chains import certificate_fault, signature_verifies
+from chargepoint.security.firmware_signature import certificate_fault, signature_verifies
 from tests.conftest import eventually
 from tests.csms import Csms
 from tests.file_servers import HttpFileServer

@@ -23,7 +23,7 @@ from chargepoint.firmware.feature import FirmwareUpdates, Taken, moment, new_upd
 from chargepoint.firmware.store import Signed, Update
 from chargepoint.infra.clock import Clock
 from chargepoint.security.certificates import CertificateStore, CertificateUse
-from chargepoint.security.chains import certificate_fault, signature_verifies, signing_certificate
+from chargepoint.security.firmware_signature import certificate_fault, signature_verifies, signing_certificate
 from chargepoint.security.events import SecurityEvent, SecurityEventSink
 from configkeys import FeatureProfile
 
