@@ -4,6 +4,8 @@ the CSMS only through the outbox, and every CSMS action has exactly one owner.""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,13 @@ def test_docs_packages_is_generated_from_the_package_docstrings() -> None:
     document = ROOT / "docs" / "packages.md"
     assert document.read_text() == package_document(), "run `make docs`"
     assert "SendLocalList" in document.read_text()
+
+
+def test_a_bench_command_starts_without_the_cryptography_it_does_not_use() -> None:
+    """Every `chargepoint status` or `plug` pays for what the CLI imports: keys and signatures
+    are loaded by the commands and the station that use them (about 0.1 s on a board)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, chargepoint.app.cli; print(sorted({m.split('.')[0] for m in sys.modules}))"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout
+    assert "'cryptography'" not in loaded and "'aiohttp'" not in loaded, loaded

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ocpp.v16.enums import ResetType
 
-from chargepoint.app import cli_help, signed_values
+from chargepoint.app import cli_help, ocmf_commands
 from chargepoint.app.status_view import human_status
 from chargepoint.control.server import DaemonNotRunning, NoAnswer, send_command
 from chargepoint.control.web.access import bind_argument, page_problem
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     change.add_argument("key", metavar="KEY")
     change.add_argument("value", metavar="VALUE")
     _bench_parsers(commands, common)
-    signed_values.add_commands(commands, common)
+    ocmf_commands.add_commands(commands, common)
     scenario_command.add_parser(commands, common)
     fleet.add_commands(commands, common, _Parser)
     return parser
@@ -175,8 +175,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return run_demo(settings)
     if args.command == "config":
         return _config(settings, args)
-    if args.command in signed_values.COMMANDS:
-        return signed_values.run_command(settings, args)
+    if args.command in ocmf_commands.COMMANDS:
+        return ocmf_commands.run_command(settings, args)
     if args.command == "scenario":
         return scenario_command.main(args, settings)
     if args.command == "fleet":
