@@ -12,7 +12,6 @@ import contextlib
 import logging
 from typing import Any
 
-from cryptography import x509
 from ocpp.v16 import call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, MessageTrigger, ResetType
 
@@ -59,7 +58,7 @@ from chargepoint.reservation.feature import Reservations
 from chargepoint.reservation.store import ReservationStore
 from chargepoint.security.bench import SecurityBench
 from chargepoint.security.certificate_feature import CertificateManagement
-from chargepoint.security.certificates import CertificateStore, CertificateUse
+from chargepoint.security.certificates import CertificateStore
 from chargepoint.security.client_certificate import ClientCertificate
 from chargepoint.security.csms_trust import CentralSystemTrust
 from chargepoint.security.events import SecurityEvent
@@ -175,10 +174,10 @@ class Station:
         self.link.report_to(link_report(self.security_events))
         watch_clock(self.clock, self.security_events)
         self._disk = DiskWatch(settings.data_dir, self.security_events)
-        self._csms_trust = CentralSystemTrust(self.certificates, self.security_events)
+        self._csms_trust = CentralSystemTrust(self.certificates, self.security_events, settings.tls_ca)
         self.link.on_registered(lambda _: self._csms_trust.registered())
         self.client_certificate = ClientCertificate(
-            self.link, self.config, self.client_files, self._trusted_roots, self.security_events, self.clock,
+            self.link, self.config, self.client_files, self._csms_trust.roots, self.security_events, self.clock,
             settings.identity, settings.client_key_type,
         )
         self.client_certificate.watch(self.link.renew)
@@ -252,13 +251,6 @@ class Station:
         if unlisted:
             raise ValueError(f"features missing from app.features.FEATURES: {', '.join(unlisted)}")
         return features
-
-    def _trusted_roots(self) -> list[x509.Certificate]:
-        """The CSMS roots a certificate the CSMS signs for us must chain to: tls_ca and the
-        installed CentralSystemRootCertificates."""
-        ca = self.settings.tls_ca
-        from_settings = x509.load_pem_x509_certificates(ca.read_bytes()) if ca is not None and ca.exists() else []
-        return [*from_settings, *self.certificates.installed(CertificateUse.central_system_root)]
 
     def _job_status(self, served: set[str]) -> dict[MessageTrigger, Any]:
         """TriggerMessage asks the owner of each job (MicroOcpp's shape); none where unserved."""

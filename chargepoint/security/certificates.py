@@ -12,13 +12,14 @@ the new root has verified the CSMS (csms_trust) or the next replacement. Then it
 from __future__ import annotations
 
 import logging
-import os
 from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
+
+from chargepoint.infra.private_file import write_private
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +91,4 @@ def _load(folder: Path) -> list[x509.Certificate]:
 
 
 def _write(folder: Path, certificate: x509.Certificate) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    name = _name(certificate)
-    temporary = folder / (name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(certificate.public_bytes(Encoding.PEM))
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, folder / name)
+    write_private(folder / _name(certificate), certificate.public_bytes(Encoding.PEM))

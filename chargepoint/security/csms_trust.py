@@ -10,6 +10,9 @@ so a CSMS that has not switched yet stays reachable and the new root keeps getti
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+
+from cryptography import x509
 
 from chargepoint.security.certificates import CertificateStore, CertificateUse
 from chargepoint.security.events import SecurityEvent, SecurityEventSink
@@ -20,15 +23,23 @@ _USE = CertificateUse.central_system_root
 
 
 class CentralSystemTrust:
-    def __init__(self, store: CertificateStore, events: SecurityEventSink) -> None:
+    def __init__(self, store: CertificateStore, events: SecurityEventSink, tls_ca: Path | None) -> None:
         self._store = store
         self._events = events
+        self._tls_ca = tls_ca  # the settings' CA file, which the link's TLS context loads itself
         self._alone = False  # the last connect trusted the new root without the fallback
 
     def pem(self) -> str:
         """For the connect about to be made (SecurityProfiles asks once per TLS connect)."""
         self._alone = bool(self._store.fallback(_USE)) and not self._alone
         return self._store.trusted_pem(_USE, fallback=not self._alone)
+
+    def roots(self) -> list[x509.Certificate]:
+        """The CSMS roots a certificate the CSMS signs for the station must chain to (A02): the
+        settings' tls_ca and the installed CentralSystemRootCertificates."""
+        ca = self._tls_ca
+        from_settings = x509.load_pem_x509_certificates(ca.read_bytes()) if ca is not None and ca.exists() else []
+        return [*from_settings, *self._store.installed(_USE)]
 
     def registered(self) -> None:
         """The CSMS accepted the station on the connect just made."""
