@@ -101,7 +101,7 @@ class Charging:
         if self._sampling is not None:
             self._sampling.cancel()
         if reading is None:
-            meter_stop = transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
+            meter_stop = transaction.last_stored_wh
             stopped_at, end_values = self._clock.timestamp(), []
         else:
             meter_stop, stopped_at = energy_wh(reading), self._sampler.stamp(reading)

@@ -62,8 +62,7 @@ class TransactionSampler:
         reading at its own time, the one its StopTransaction bills (`close_interrupted`)."""
         if self._builder.signer is None:
             return []
-        energy = transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
-        timestamp = transaction.last_meter_at or transaction.started_at
+        energy, timestamp = transaction.last_stored_wh, transaction.last_stored_at
         taken_at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
         reading = MeterReading(float(energy), 0.0, taken_at)
         kept = None

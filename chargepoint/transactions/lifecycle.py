@@ -38,6 +38,15 @@ class Transaction:
     data_values: list[dict[str, Any]] = field(default_factory=list)
     reservation_id: int | None = None  # the reservation its start ended (§5.13)
 
+    @property
+    def last_stored_wh(self) -> int:
+        """The energy register as last stored, the start's until a sample came."""
+        return self.last_meter_wh if self.last_meter_wh is not None else self.meter_start
+
+    @property
+    def last_stored_at(self) -> str:
+        return self.last_meter_at or self.started_at
+
 
 class Transactions:
     def __init__(self, db: Database, queue: TransactionQueue, config: Configuration) -> None:
@@ -141,6 +150,4 @@ class Transactions:
         self, transaction: Transaction, reason: Reason, end_values: list[dict[str, Any]] | None = None
     ) -> None:
         """Stop with the last reading we stored, at the time it was taken (EVerest does the same)."""
-        meter_stop = transaction.last_meter_wh if transaction.last_meter_wh is not None else transaction.meter_start
-        timestamp = transaction.last_meter_at or transaction.started_at
-        self.end(transaction, meter_stop, timestamp, reason, None, end_values)
+        self.end(transaction, transaction.last_stored_wh, transaction.last_stored_at, reason, None, end_values)
