@@ -92,6 +92,8 @@ async def test_two_shards_run_every_identity_once_and_their_summaries_merge(csms
     # Shard 0 by --index, shard 1 as a Kubernetes Indexed Job tells its pod; one data_dir for both.
     shards = [await _shard(fleet, csms, 0, {}), await _shard(fleet, csms, 1, {"JOB_COMPLETION_INDEX": "1"})]
     await eventually(lambda: len(_booted(csms)) == 6, 20, "6 stations booted")
+    # Each station's StatusNotifications (connector 0 and 1) follow its boot: SIGTERM after them.
+    await eventually(lambda: len(csms.received("StatusNotification")) >= 12, 20, "12 StatusNotifications")
     summaries = []
     for index, shard in enumerate(shards):
         shard.send_signal(signal.SIGTERM)  # the summary comes at SIGTERM as at the end of --duration
